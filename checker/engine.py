@@ -1,0 +1,138 @@
+"""One check, end to end: sources -> documents -> clusters -> schemas and rules -> findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from checker.cluster import Cluster, group, resolve_airgap, resolve_target
+from checker.config import Config, matching_ignore
+from checker.documents import K0sObject, NearMiss, classify
+from checker.findings import Finding, Severity, Suppression, apply_suppressions, parse_suppressions
+from checker.releases import Catalog
+from checker.rules import ALL_RULES, Context, Options, Rule
+from checker.rules.core import NEAR_MISS, YAML_ERROR
+from checker.schemas import validate
+from checker.sources import Collected
+from checker.yamldoc import parse_bytes
+
+
+@dataclass
+class Selection:
+    """Which rules run: --select / --ignore on the command line plus severities from the config."""
+
+    select: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+
+    def wants(self, rule_id: str) -> bool:
+        if self.select and not any(rule_id.startswith(s) for s in self.select):
+            return False
+        return not any(rule_id.startswith(s) for s in self.ignore)
+
+
+@dataclass
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    files_read: int = 0
+    documents: int = 0
+    objects: int = 0
+    clusters: list[Cluster] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    input_errors: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if not f.suppressed_by]
+
+
+def run_check(
+    collected: Collected,
+    catalog: Catalog,
+    config: Config,
+    *,
+    cli_version: str | None = None,
+    options: Options | None = None,
+    selection: Selection | None = None,
+    today: dt.date | None = None,
+) -> Result:
+    options = options or Options()
+    selection = selection or Selection()
+    result = Result(files_read=collected.files_seen)
+    result.input_errors = [f"{e.path}: {e.message}" for e in collected.errors]
+    findings: list[Finding] = []
+    objects: list[K0sObject] = []
+    suppressions: dict[str, dict[int, Suppression]] = {}
+
+    for source in collected.sources:
+        parsed = parse_bytes(source.path, source.raw)
+        for problem in parsed.problems:
+            findings.append(
+                Finding(YAML_ERROR.id, YAML_ERROR.severity, problem.message, problem.path, problem.mark.line, problem.mark.column)
+            )
+        if source.explicit and not source.raw.strip() and not parsed.problems:
+            findings.append(Finding(YAML_ERROR.id, Severity.INFO, "file is empty: nothing to check", source.path, 1, 1))
+        result.documents += len(parsed.documents)
+        found_here = False
+        for document in parsed.documents:
+            for item in classify(document):
+                if isinstance(item, NearMiss):
+                    mark = document.value_mark((*item.base, "apiVersion"))
+                    findings.append(
+                        Finding(
+                            NEAR_MISS.id,
+                            NEAR_MISS.severity,
+                            item.message,
+                            document.path,
+                            mark.line,
+                            mark.column,
+                            node=".".join(map(str, (*item.base, "apiVersion"))),
+                        )
+                    )
+                else:
+                    objects.append(item)
+                    found_here = True
+        if found_here or findings:
+            text = source.raw.decode("utf-8", errors="replace")
+            suppressions[source.path] = parse_suppressions(text)
+
+    result.objects = len(objects)
+    clusters = group(objects)
+    result.clusters = clusters
+    for cluster in clusters:
+        resolve_target(cluster, catalog, config, cli_version)
+        resolve_airgap(cluster, config)
+        if cluster.patch is not None:
+            for obj in cluster.objects:
+                findings.extend(validate(obj, cluster.patch.minor, cluster.name))
+        else:
+            result.skipped.append(f"schema validation for cluster {cluster.name}: no release data")
+        context = Context(cluster, catalog, config, options)
+        for rule in ALL_RULES:
+            if rule.check is None or not selection.wants(rule.id) or config.severities.get(rule.id, 0) is None:
+                continue
+            if rule.needs_release and cluster.patch is None:
+                context.skip(rule, "the target release is unknown")
+                continue
+            findings.extend(rule.check(context))
+        result.skipped.extend(context.skipped)
+
+    findings = [f for f in findings if selection.wants(f.rule) and config.severities.get(f.rule, 0) is not None]
+    findings = [_apply_config(f, config, today or dt.date.today()) for f in findings]
+    findings = apply_suppressions(findings, suppressions)
+    result.findings = sorted(findings, key=Finding.sort_key)
+    return result
+
+
+def _apply_config(finding: Finding, config: Config, today: dt.date) -> Finding:
+    override = config.severities.get(finding.rule)
+    if override is not None:
+        finding = replace(finding, severity=override)
+    entry = matching_ignore(config, finding.rule, finding.path, today)
+    if entry is not None:
+        finding = replace(finding, suppressed_by=f"{config.path} ignore (line {entry.line}): {entry.reason}")
+    return finding
+
+
+def rules_in_run(selection: Selection) -> Sequence[Rule]:
+    return [rule for rule in ALL_RULES if selection.wants(rule.id)]

@@ -1,0 +1,123 @@
+"""The result model: Finding and Severity; inline suppressions; the order findings are reported in."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Any
+
+
+class Severity(IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place. ``node`` is the YAML path of the node it points at."""
+
+    rule: str
+    severity: Severity
+    message: str
+    path: str
+    line: int
+    column: int
+    cluster: str = ""
+    node: str = ""
+    fix: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    suppressed_by: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across unrelated edits: it names the rule, file, cluster and node, never a line."""
+        anchor = self.node or f"line:{self.line}"
+        key = "\x1f".join((self.rule, self.path, self.cluster, anchor, str(self.data.get("subject", ""))))
+        return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.rule)
+
+
+# "# k0s-policy: ignore[K0S103,K0S101] the reason" on the finding's line or the line above it.
+_SUPPRESSION = re.compile(r"#\s*k0s-policy:\s*ignore\[([A-Za-z0-9_,\s:.-]*)\]\s*(.*)$")
+MISSING_REASON_RULE = "K0S009"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    line: int
+    column: int
+    rules: frozenset[str]
+    reason: str
+
+
+def parse_suppressions(text: str) -> dict[int, Suppression]:
+    """Suppression comments of one file by line number."""
+    result: dict[int, Suppression] = {}
+    if "k0s-policy:" not in text:
+        return result
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _SUPPRESSION.search(line)
+        if match:
+            rules = frozenset(r.strip().upper() for r in match.group(1).split(",") if r.strip())
+            result[number] = Suppression(number, match.start() + 1, rules, match.group(2).strip())
+    return result
+
+
+def apply_suppressions(
+    findings: Iterable[Finding], suppressions_by_path: Mapping[str, Mapping[int, Suppression]]
+) -> list[Finding]:
+    """Marks findings suppressed by an inline comment; a comment without a reason suppresses nothing
+    and is reported itself."""
+    out: list[Finding] = []
+    reasonless: dict[tuple[str, int], Suppression] = {}
+    for finding in findings:
+        comments = suppressions_by_path.get(finding.path, {})
+        for line in (finding.line, finding.line - 1):
+            comment = comments.get(line)
+            if comment is None or finding.rule not in comment.rules:
+                continue
+            if not comment.reason:
+                reasonless[(finding.path, comment.line)] = comment
+                continue
+            finding = replace(finding, suppressed_by=f"inline comment at line {comment.line}: {comment.reason}")
+            break
+        out.append(finding)
+    for (path, _), comment in sorted(reasonless.items()):
+        rules = ", ".join(sorted(comment.rules))
+        out.append(
+            Finding(
+                MISSING_REASON_RULE,
+                Severity.WARNING,
+                f"the suppression of {rules} gives no reason, so it suppresses nothing; "
+                f"write why after the bracket: # k0s-policy: ignore[{rules}] <reason>",
+                path,
+                comment.line,
+                comment.column,
+            )
+        )
+    return out
+
+
+def counts(findings: Sequence[Finding]) -> dict[str, int]:
+    result = {str(s): 0 for s in sorted(Severity, reverse=True)}
+    for finding in findings:
+        if not finding.suppressed_by:
+            result[str(finding.severity)] += 1
+    result["suppressed"] = sum(1 for f in findings if f.suppressed_by)
+    return result

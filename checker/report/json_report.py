@@ -1,0 +1,53 @@
+"""Machine-readable report, versioned: {"version": 1, "findings": [...], "summary": {...}}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from checker.findings import Finding
+from checker.report.model import ReportInput
+
+FORMAT_VERSION = 1
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "rule": finding.rule,
+        "severity": str(finding.severity),
+        "message": finding.message,
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "cluster": finding.cluster,
+        "node": finding.node,
+        "fingerprint": finding.fingerprint,
+    }
+    if finding.fix:
+        entry["fix"] = finding.fix
+    if finding.suppressed_by:
+        entry["suppressed"] = finding.suppressed_by
+    return entry
+
+
+def write(report: ReportInput, out: TextIO) -> None:
+    document = {
+        "version": FORMAT_VERSION,
+        "tool": {"name": "k0s-policy", "version": report.tool_version},
+        "findings": [finding_to_dict(f) for f in report.findings],
+        "clusters": [
+            {
+                "name": c.name,
+                "target": c.target,
+                "source": c.source,
+                "airgapped": c.airgapped,
+                "dynamic_config": c.dynamic_config,
+            }
+            for c in report.clusters
+        ],
+        "skipped": report.skipped,
+        "input_errors": report.input_errors,
+        "summary": report.summary(),
+    }
+    json.dump(document, out, indent=2)
+    out.write("\n")

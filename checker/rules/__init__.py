@@ -1,0 +1,12 @@
+"""The registry: every rule, looked up by id. Families live in one module each; nothing registers
+itself on import."""
+
+from __future__ import annotations
+
+from checker.rules import core, skew
+from checker.rules.base import Context, Options, Rule
+
+ALL_RULES: tuple[Rule, ...] = (*core.RULES, *skew.RULES)
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}
+
+__all__ = ["ALL_RULES", "RULES_BY_ID", "Context", "Options", "Rule"]

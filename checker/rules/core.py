@@ -1,0 +1,92 @@
+"""K0S0xx: input, schema and release-resolution problems."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from checker.findings import Finding, Severity
+from checker.rules.base import Context, Rule
+
+
+def _first_object_finding(ctx: Context, rule: Rule, message: str) -> Iterator[Finding]:
+    """Points at the node that declared the version, or at the cluster's first object."""
+    source = ctx.cluster.target_source
+    if source is not None and source.obj is not None:
+        yield ctx.finding(rule, source.obj, source.node, message)
+        return
+    if ctx.cluster.objects:
+        yield ctx.finding(rule, ctx.cluster.objects[0], (), message)
+
+
+def check_unknown_release(ctx: Context) -> Iterator[Finding]:
+    cluster = ctx.cluster
+    if not cluster.target_error:
+        return
+    source = cluster.target_source
+    origin = f" (from {source.where})" if source else ""
+    message = (
+        f"cannot check against k0s {source.version if source else '?'}{origin}: {cluster.target_error}. "
+        "Rules that need release data were skipped for this cluster; add the release with "
+        "`k0s-policy releases import` or fix the version."
+    )
+    yield from _first_object_finding(ctx, UNKNOWN_RELEASE, message)
+
+
+def check_target_note(ctx: Context) -> Iterator[Finding]:
+    cluster = ctx.cluster
+    if cluster.assumed_newest and cluster.patch is not None:
+        message = (
+            f"no k0s version is declared for this cluster (no --k0s-version, .k0s-policy.yaml entry, "
+            f"k0sctl spec.k0s.version or Plan); checked against the newest known release "
+            f"{cluster.patch.version}. Declare the version to check against the release you run."
+        )
+        yield from _first_object_finding(ctx, TARGET_NOTE, message)
+    elif cluster.target is not None and cluster.target.note:
+        yield from _first_object_finding(ctx, TARGET_NOTE, cluster.target.note)
+
+
+YAML_ERROR = Rule(
+    "K0S001",
+    "unreadable-input",
+    Severity.ERROR,
+    "A file or document cannot be read: YAML syntax error, not text, or over a safety limit.",
+    needs_release=False,
+)
+SCHEMA_VIOLATION = Rule(
+    "K0S002",
+    "schema-violation",
+    Severity.ERROR,
+    "A k0s, k0sctl or autopilot document does not match the schema of its k0s release.",
+)
+UNKNOWN_RELEASE = Rule(
+    "K0S003",
+    "unknown-release",
+    Severity.ERROR,
+    "The cluster's k0s version is not in the release data, so release checks are skipped.",
+    check=check_unknown_release,
+    needs_release=False,
+)
+NEAR_MISS = Rule(
+    "K0S004",
+    "near-miss-api-version",
+    Severity.ERROR,
+    "An apiVersion or kind that is almost a k0s one: k0s and k0sctl will not read the document.",
+    needs_release=False,
+)
+TARGET_NOTE = Rule(
+    "K0S005",
+    "target-version-assumed",
+    Severity.INFO,
+    "The cluster's target k0s version was assumed or approximated from the release data.",
+    check=check_target_note,
+    needs_release=False,
+)
+SUPPRESSION_WITHOUT_REASON = Rule(
+    "K0S009",
+    "suppression-without-reason",
+    Severity.WARNING,
+    "An inline `k0s-policy: ignore[...]` comment gives no reason, so it suppresses nothing.",
+    needs_release=False,
+)
+
+RULES = (YAML_ERROR, SCHEMA_VIOLATION, UNKNOWN_RELEASE, NEAR_MISS, TARGET_NOTE, SUPPRESSION_WITHOUT_REASON)

@@ -1,0 +1,163 @@
+"""Where the bytes come from: paths, directories, globs, stdin; ignore rules; the cheap pre-filter."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"
+STDIN_LABEL = "<stdin>"
+
+# Every k0s, k0sctl and autopilot document names its apiVersion with "k0s" in it; anything that does
+# not contain those three letters anywhere cannot be one of ours (or a near-miss of one), so it is not
+# parsed at all. This is what keeps a repository of ten thousand ordinary manifests cheap.
+_K0S_MENTION = re.compile(rb"[kK]0[sS]")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a display path (relative to the current directory where possible) and its bytes."""
+
+    path: str
+    raw: bytes
+    explicit: bool = False
+
+
+@dataclass(frozen=True)
+class SourceError:
+    path: str
+    message: str
+
+
+@dataclass
+class Collected:
+    sources: list[Source] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    files_seen: int = 0
+    files_prefiltered: int = 0
+
+
+def mentions_k0s(raw: bytes) -> bool:
+    return _K0S_MENTION.search(raw) is not None
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Relative to the current directory when the file lies below it, else absolute."""
+    absolute = path if path.is_absolute() else cwd / path
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def is_ignored(relative: str, patterns: Sequence[str]) -> bool:
+    """A path is ignored when a pattern matches it or one of its parent directories."""
+    if not patterns:
+        return False
+    parts = relative.split("/")
+    candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        for candidate in candidates:
+            if fnmatch.fnmatchcase(candidate, pattern) or fnmatch.fnmatchcase(candidate, f"**/{pattern}"):
+                return True
+            if "/" not in pattern and fnmatch.fnmatchcase(candidate.rsplit("/", 1)[-1], pattern):
+                return True
+    return False
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Files below root, sorted; skips .git and any symlink that leaves the tree."""
+    real_root = root.resolve()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == ".git":
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(real_root) or not target.exists():
+                    continue
+                if target.is_dir():
+                    continue  # in-tree directory links would only repeat files we already read
+            if entry.is_dir(follow_symlinks=True):
+                stack.append(path)
+            elif path.suffix.lower() in YAML_SUFFIXES:
+                yield path
+
+
+def _expand(argument: str) -> list[Path] | None:
+    if any(ch in argument for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(argument, recursive=True))
+    return None
+
+
+def collect(
+    arguments: Iterable[str],
+    ignore: Sequence[str] = (),
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+) -> Collected:
+    """Read every input named on the command line. Unreadable inputs become errors, not exceptions."""
+    cwd = cwd or Path.cwd()
+    collected = Collected()
+    seen: set[Path] = set()
+
+    def add(path: Path, explicit: bool) -> None:
+        resolved = path.resolve()
+        if resolved in seen:
+            return
+        seen.add(resolved)
+        shown = display_path(path, cwd)
+        if not explicit and is_ignored(shown, ignore):
+            return
+        collected.files_seen += 1
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            collected.errors.append(SourceError(shown, f"cannot read file: {err.strerror or err}"))
+            return
+        if not explicit and not mentions_k0s(raw):
+            collected.files_prefiltered += 1
+            return
+        collected.sources.append(Source(shown, raw, explicit))
+
+    for argument in arguments:
+        if argument == STDIN:
+            data = stdin if stdin is not None else sys.stdin.buffer.read()
+            collected.files_seen += 1
+            collected.sources.append(Source(STDIN_LABEL, data, True))
+            continue
+        expanded = _expand(argument)
+        if expanded is not None:
+            if not expanded:
+                collected.errors.append(SourceError(argument, "no file matches this pattern"))
+            for path in expanded:
+                if path.is_dir():
+                    for child in _walk(path):
+                        add(child, explicit=False)
+                elif path.suffix.lower() in YAML_SUFFIXES:
+                    add(path, explicit=False)
+            continue
+        path = Path(argument)
+        if path.is_dir():
+            for child in _walk(path):
+                add(child, explicit=False)
+        elif path.exists() or path.is_symlink():
+            add(path, explicit=True)
+        else:
+            collected.errors.append(SourceError(argument, "no such file or directory"))
+    return collected
