@@ -17,7 +17,9 @@ FAIL_ON = ("error", "warning", "info", "never")
 class _FormatAction(argparse.Action):
     """`--format X [--output FILE]`, repeatable: each --output belongs to the --format before it."""
 
-    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, opt: str | None = None) -> None:
+    def __call__(
+        self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, opt: str | None = None
+    ) -> None:
         outputs: list[list[str | None]] = getattr(ns, "outputs", None) or []
         if self.dest == "format":
             outputs.append([value, None])
@@ -46,12 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="check files, directories, globs or - (stdin)")
     check.add_argument("paths", nargs="*", default=["."], help="files, directories, globs; - reads stdin")
-    check.add_argument("--k0s-version", help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)")
-    check.add_argument("--format", choices=("text", "json"), action=_FormatAction, help="report format (repeatable)")
-    check.add_argument("--output", action=_FormatAction, metavar="FILE", help="write the preceding --format here")
-    check.add_argument("--fail-on", choices=FAIL_ON, default="error", help="lowest severity that fails the run")
-    check.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB")
-    check.add_argument("--config", metavar="FILE", help="use this .k0s-policy.yaml instead of the nearest one")
+    check.add_argument(
+        "--k0s-version", help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)"
+    )
+    check.add_argument(
+        "--format", choices=("text", "json"), action=_FormatAction, help="report format (repeatable)"
+    )
+    check.add_argument(
+        "--output", action=_FormatAction, metavar="FILE", help="write the preceding --format here"
+    )
+    check.add_argument(
+        "--fail-on", choices=FAIL_ON, default="error", help="lowest severity that fails the run"
+    )
+    check.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB"
+    )
+    check.add_argument(
+        "--config", metavar="FILE", help="use this .k0s-policy.yaml instead of the nearest one"
+    )
     check.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
     check.add_argument("--select", action="append", metavar="IDS", help="only these rules (ids or prefixes)")
     check.add_argument("--ignore", action="append", metavar="IDS", help="skip these rules (ids or prefixes)")
@@ -182,7 +196,7 @@ def _rules() -> int:
     from checker.rules import ALL_RULES
 
     for rule in ALL_RULES:
-        sys.stdout.write(f"{rule.id}  {str(rule.severity):7}  {rule.name:32}  {rule.summary}\n")
+        sys.stdout.write(f"{rule.id}  {rule.severity!s:7}  {rule.name:32}  {rule.summary}\n")
     return EXIT_OK
 
 

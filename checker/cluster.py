@@ -166,7 +166,9 @@ def declared_versions(cluster: Cluster, config: Config, cli_version: str | None)
     if cluster.k0sctl is not None:
         version = cluster.k0sctl.get("spec", "k0s", "version")
         if isinstance(version, str) and version:
-            sources.append(VersionSource("k0sctl spec.k0s.version", version, cluster.k0sctl, ("spec", "k0s", "version")))
+            sources.append(
+                VersionSource("k0sctl spec.k0s.version", version, cluster.k0sctl, ("spec", "k0s", "version"))
+            )
     for plan in cluster.plans:
         for index, command in enumerate(_list(plan.get("spec", "commands"))):
             for command_kind in ("k0supdate", "airgapupdate"):

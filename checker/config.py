@@ -124,7 +124,9 @@ def parse_config(raw: bytes, shown: str, today: dt.date | None = None) -> Config
     if not parsed.documents or parsed.documents[0].data is None:
         return Config(path=shown)
     if len(parsed.documents) > 1:
-        raise ConfigError(shown, parsed.documents[1].start.line, "the configuration must be one YAML document")
+        raise ConfigError(
+            shown, parsed.documents[1].start.line, "the configuration must be one YAML document"
+        )
     return _Reader(parsed.documents[0], shown).read(today)
 
 
@@ -136,7 +138,9 @@ class _Reader:
     def fail(self, path: tuple[str | int, ...], message: str) -> ConfigError:
         return ConfigError(self.shown, self.document.key_mark(path).line, message)
 
-    def expect(self, value: Any, kind: type | tuple[type, ...], path: tuple[str | int, ...], what: str) -> Any:
+    def expect(
+        self, value: Any, kind: type | tuple[type, ...], path: tuple[str | int, ...], what: str
+    ) -> Any:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise self.fail(path, f"{'.'.join(map(str, path))} must be {what}")
         return value
@@ -151,7 +155,9 @@ class _Reader:
 
     def version(self, value: Any, path: tuple[str | int, ...]) -> str:
         if isinstance(value, float):
-            raise self.fail(path, f"write the version as a string (\"{value}\"): YAML reads {value} as a number")
+            raise self.fail(
+                path, f'write the version as a string ("{value}"): YAML reads {value} as a number'
+            )
         return self.expect(value, str, path, "a k0s version string such as v1.30.14+k0s.0")
 
     def read(self, today: dt.date) -> Config:

@@ -69,9 +69,9 @@ class K0sObject:
     def get(self, *path: str | int) -> Any:
         node: Any = self.data
         for part in path:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            if (isinstance(node, dict) and part in node) or (
+                isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+            ):
                 node = node[part]
             else:
                 return None
@@ -153,7 +153,9 @@ def _classify(document: Document, base: YamlPath, data: Any) -> Iterator[Classif
     if known is Kind.K0SCTL_CLUSTER:
         config = obj.get("spec", "k0s", "config")
         if isinstance(config, dict):
-            yield K0sObject(Kind.CLUSTER_CONFIG, document, (*base, "spec", "k0s", "config"), config, owner=obj)
+            yield K0sObject(
+                Kind.CLUSTER_CONFIG, document, (*base, "spec", "k0s", "config"), config, owner=obj
+            )
 
 
 def _near_miss_suggestion(api_version: str, kind: str) -> str | None:

@@ -12,6 +12,7 @@ from checker.documents import K0sObject, NearMiss, classify
 from checker.findings import Finding, Severity, Suppression, apply_suppressions, parse_suppressions
 from checker.releases import Catalog
 from checker.rules import ALL_RULES, Context, Options, Rule
+from checker.rules.base import Check
 from checker.rules.core import NEAR_MISS, YAML_ERROR
 from checker.schemas import validate
 from checker.sources import Collected
@@ -68,10 +69,19 @@ def run_check(
         parsed = parse_bytes(source.path, source.raw)
         for problem in parsed.problems:
             findings.append(
-                Finding(YAML_ERROR.id, YAML_ERROR.severity, problem.message, problem.path, problem.mark.line, problem.mark.column)
+                Finding(
+                    YAML_ERROR.id,
+                    YAML_ERROR.severity,
+                    problem.message,
+                    problem.path,
+                    problem.mark.line,
+                    problem.mark.column,
+                )
             )
         if source.explicit and not source.raw.strip() and not parsed.problems:
-            findings.append(Finding(YAML_ERROR.id, Severity.INFO, "file is empty: nothing to check", source.path, 1, 1))
+            findings.append(
+                Finding(YAML_ERROR.id, Severity.INFO, "file is empty: nothing to check", source.path, 1, 1)
+            )
         result.documents += len(parsed.documents)
         found_here = False
         for document in parsed.documents:
@@ -108,20 +118,32 @@ def run_check(
         else:
             result.skipped.append(f"schema validation for cluster {cluster.name}: no release data")
         context = Context(cluster, catalog, config, options)
-        for rule in ALL_RULES:
-            if rule.check is None or not selection.wants(rule.id) or config.severities.get(rule.id, 0) is None:
+        for check, rules in _checks_to_run(selection, config):
+            waiting = [rule for rule in rules if rule.needs_release]
+            if waiting and cluster.patch is None:
+                for rule in waiting:
+                    context.skip(rule, "the target release is unknown")
                 continue
-            if rule.needs_release and cluster.patch is None:
-                context.skip(rule, "the target release is unknown")
-                continue
-            findings.extend(rule.check(context))
+            findings.extend(check(context))
         result.skipped.extend(context.skipped)
 
-    findings = [f for f in findings if selection.wants(f.rule) and config.severities.get(f.rule, 0) is not None]
+    findings = [
+        f for f in findings if selection.wants(f.rule) and config.severities.get(f.rule, 0) is not None
+    ]
     findings = [_apply_config(f, config, today or dt.date.today()) for f in findings]
     findings = apply_suppressions(findings, suppressions)
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
+
+
+def _checks_to_run(selection: Selection, config: Config) -> list[tuple[Check, list[Rule]]]:
+    """Each check function once, with the wanted rules it reports (several rules may share a pass)."""
+    checks: dict[Check, list[Rule]] = {}
+    for rule in ALL_RULES:
+        if rule.check is None or not selection.wants(rule.id) or config.severities.get(rule.id, 0) is None:
+            continue
+        checks.setdefault(rule.check, []).append(rule)
+    return list(checks.items())
 
 
 def _apply_config(finding: Finding, config: Config, today: dt.date) -> Finding:

@@ -95,7 +95,9 @@ def apply_suppressions(
             if not comment.reason:
                 reasonless[(finding.path, comment.line)] = comment
                 continue
-            finding = replace(finding, suppressed_by=f"inline comment at line {comment.line}: {comment.reason}")
+            finding = replace(
+                finding, suppressed_by=f"inline comment at line {comment.line}: {comment.reason}"
+            )
             break
         out.append(finding)
     for (path, _), comment in sorted(reasonless.items()):

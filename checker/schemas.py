@@ -69,7 +69,9 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
                 node=obj.describe(("kind",)),
             )
         return
-    errors = sorted(checker.iter_errors(obj.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    errors = sorted(
+        checker.iter_errors(obj.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator)
+    )
     emitted = 0
     for error in errors:
         for path, message, at_key in _explain(error, obj):
@@ -134,10 +136,18 @@ def _explain(error: ValidationError, obj: K0sObject) -> Iterator[tuple[YamlPath,
     if kind == "type":
         expected = error.validator_value
         expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        yield path, f"{where}: expected {expected_text}, got {_type_name(error.instance)} {_short(error.instance)}", False
+        yield (
+            path,
+            f"{where}: expected {expected_text}, got {_type_name(error.instance)} {_short(error.instance)}",
+            False,
+        )
         return
     if kind == "pattern":
-        yield path, f"{where}: {error.instance!r} is not a valid value here (must match {error.validator_value})", False
+        yield (
+            path,
+            f"{where}: {error.instance!r} is not a valid value here (must match {error.validator_value})",
+            False,
+        )
         return
     yield path, f"{where}: {error.message}", False
 
@@ -157,9 +167,14 @@ def _unexpected_keys(error: ValidationError) -> list[Any]:
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+    }.get(type(value), type(value).__name__)
 
 
 def _short(value: Any) -> str:

@@ -174,7 +174,9 @@ def _decode(path: str, raw: bytes) -> tuple[str | None, ParseProblem | None]:
 def parse_bytes(path: str, raw: bytes) -> ParsedFile:
     """Parse every document of a file; problems are returned, never raised."""
     if len(raw) > MAX_FILE_BYTES:
-        message = f"file is {len(raw) // (1024 * 1024)} MiB, over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit"
+        message = (
+            f"file is {len(raw) // (1024 * 1024)} MiB, over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit"
+        )
         return ParsedFile(path, [], [ParseProblem(path, Mark(1, 1), f"{message}; it was not checked")])
     text, problem = _decode(path, raw)
     if text is None:

@@ -10,7 +10,11 @@ from checker.report.model import ReportInput
 
 def write(report: ReportInput, out: TextIO) -> None:
     for cluster in report.clusters:
-        traits = [t for t, on in (("air-gapped", cluster.airgapped), ("dynamic config", cluster.dynamic_config)) if on]
+        traits = [
+            t
+            for t, on in (("air-gapped", cluster.airgapped), ("dynamic config", cluster.dynamic_config))
+            if on
+        ]
         extra = f"; {', '.join(traits)}" if traits else ""
         out.write(f"cluster {cluster.name}: target k0s {cluster.target} ({cluster.source}{extra})\n")
     if report.clusters:
@@ -18,8 +22,10 @@ def write(report: ReportInput, out: TextIO) -> None:
     active = report.active
     for path, group in groupby(active, key=lambda f: f.path):
         for finding in group:
-            out.write(f"{path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}\n")
-            if finding.fix:
+            out.write(
+                f"{path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}\n"
+            )
+            if finding.fix and finding.fix not in finding.message:
                 out.write(f"    fix: {finding.fix}\n")
         out.write("\n")
     for error in report.input_errors:
@@ -28,9 +34,12 @@ def write(report: ReportInput, out: TextIO) -> None:
         out.write(f"skipped: {skipped}\n")
     counts = report.summary()["findings"]
     assert isinstance(counts, dict)
-    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}" for s in ("error", "warning", "info")]
+    parts = [
+        f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
+        for s in ("error", "warning", "info")
+    ]
     suppressed = f", {counts['suppressed']} suppressed" if counts["suppressed"] else ""
     out.write(
-        f"{report.files_read} files read, {report.documents} documents checked, {len(report.clusters)} clusters: "
+        f"{report.files_read} files read, {report.documents} documents checked, {len(report.clusters)} cluster{'' if len(report.clusters) == 1 else 's'}: "
         f"{', '.join(parts)}{suppressed}; {len(report.skipped)} checks skipped\n"
     )

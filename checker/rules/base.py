@@ -20,7 +20,9 @@ class Options:
 
     airgap_images: frozenset[str] | None = None
     airgap_images_source: str = ""
-    base_versions: dict[str, str] = field(default_factory=dict)  # cluster name -> version at the base revision
+    base_versions: dict[str, str] = field(
+        default_factory=dict
+    )  # cluster name -> version at the base revision
 
 
 @dataclass

@@ -11,7 +11,11 @@ from checker.rules.base import Context, Rule
 
 def _current_and_planned(ctx: Context) -> tuple[list[VersionSource], list[VersionSource]]:
     """Repository sources that say what the cluster runs, and Plans that say where it goes."""
-    current = [s for s in ctx.cluster.version_sources if s.origin != "--k0s-version" and not s.origin.startswith("Plan")]
+    current = [
+        s
+        for s in ctx.cluster.version_sources
+        if s.origin != "--k0s-version" and not s.origin.startswith("Plan")
+    ]
     planned = [s for s in ctx.cluster.version_sources if s.origin.startswith("Plan")]
     return current, planned
 

@@ -1,0 +1,266 @@
+"""K0S1xx: explicitly pinned images, stale pins and persisted default image sets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+
+from checker.documents import K0sObject
+from checker.findings import Finding, Severity
+from checker.imageref import ImageRef, same_image
+from checker.pins import (
+    IMAGES_PATH,
+    DefaultIndex,
+    Pin,
+    describe_owners,
+    image_paths,
+    pins_in,
+    pull_policy_of,
+    repository_of,
+    running_name,
+)
+from checker.releases import Catalog, Patch, Release
+from checker.rules.base import Context, Rule
+
+
+@cache
+def default_index(catalog: Catalog) -> DefaultIndex:
+    return DefaultIndex(catalog)
+
+
+def _target(ctx: Context) -> tuple[Release, Patch] | None:
+    patch = ctx.cluster.patch
+    release = ctx.catalog.release(patch.minor) if patch else None
+    if patch is None or release is None:
+        return None
+    return release, patch
+
+
+def _pins(ctx: Context) -> Iterator[tuple[K0sObject, Release, Patch, list[Pin]]]:
+    target = _target(ctx)
+    if target is None:
+        return
+    release, patch = target
+    for obj in ctx.cluster.configs:
+        yield obj, release, patch, pins_in(obj, release, patch)
+
+
+def _removal_advice(obj: K0sObject, pin: Pin) -> str:
+    where = obj.describe(pin.node)
+    if obj.is_cluster_object:
+        return (
+            f"remove {where} from the ClusterConfig object (`k0s config edit`), so k0s uses its own default"
+        )
+    return f"remove {where} so k0s uses the default of the release it runs"
+
+
+def _matches_target(pin: Pin, patch: Patch, repository: str) -> bool:
+    default = patch.images.get(pin.component)
+    if pin.ref is None or default is None:
+        return False
+    default_ref = ImageRef.parse(default)
+    running = running_name(pin.ref, pin.component, patch, repository)
+    return same_image(running, running_name(default_ref, pin.component, patch, repository)) or same_image(
+        pin.ref, default_ref
+    )
+
+
+def _other_owners(ctx: Context, pin: Pin, patch: Patch, repository: str) -> list[tuple[Patch, str]]:
+    assert pin.ref is not None
+    owners = default_index(ctx.catalog).owners(pin.ref, repository)
+    same_component = [o for o in owners if o[1] == pin.component and o[0].version != patch.version]
+    return same_component or [o for o in owners if o[0].version != patch.version]
+
+
+def _consequence(
+    obj: K0sObject, ctx: Context, pin: Pin, owners: list[tuple[Patch, str]], patch: Patch
+) -> str:
+    policy = pull_policy_of(obj) or next((p for c in ctx.cluster.configs if (p := pull_policy_of(c))), None)
+    owner_minor = owners[-1][0].minor
+    if policy == "Never":
+        return (
+            f"With default_pull_policy: Never, nodes only run images already on disk: the {patch.minor} "
+            f"air-gap bundle does not hold this {owner_minor} image, so the pod will not start."
+        )
+    if ctx.cluster.airgapped:
+        return (
+            f"This air-gapped cluster must then find the {owner_minor} image in its bundle or registry, "
+            f"next to the {patch.minor} images it really needs."
+        )
+    return f"The cluster keeps running the {owner_minor} image after the upgrade instead of the one k0s {patch.minor} ships."
+
+
+def _name_owner(owners: list[tuple[Patch, str]], persisted: Patch | None) -> str:
+    """Name the release that most likely wrote the pin: the one whose full set the object carries."""
+    if persisted is not None and any(p.version == persisted.version for p, _ in owners):
+        others = len({p.version for p, _ in owners}) - 1
+        return f"k0s {persisted.version}" + (f" (and {others} other releases)" if others else "")
+    return describe_owners(owners)
+
+
+def check_pins(ctx: Context) -> Iterator[Finding]:
+    """K0S101, K0S102, K0S103 and K0S105 share one pass over the pins."""
+    for obj, release, patch, pins in _pins(ctx):
+        repository = repository_of(obj)
+        persisted = _complete_set_owner(obj, release, patch, pins, ctx)
+        for pin in pins:
+            if pin.ref is None:
+                yield ctx.finding(
+                    INVALID_IMAGE,
+                    obj,
+                    pin.anchor,
+                    f"{pin.label}: {pin.written!r} is not an image reference k0s can use: {pin.error}",
+                )
+                continue
+            default = patch.images.get(pin.component, "")
+            if _matches_target(pin, patch, repository):
+                yield ctx.finding(
+                    REDUNDANT_PIN,
+                    obj,
+                    pin.anchor,
+                    f"{pin.label} is pinned to {pin.written}, which is exactly the default of the target "
+                    f"k0s {patch.version}. The pin changes nothing today and goes stale at the next upgrade, "
+                    f"when k0s would bring a newer image. Fix: {_removal_advice(obj, pin)}.",
+                    fix=_removal_advice(obj, pin),
+                    subject=pin.component,
+                )
+                continue
+            owners = _other_owners(ctx, pin, patch, repository)
+            if owners:
+                yield ctx.finding(
+                    STALE_PIN,
+                    obj,
+                    pin.anchor,
+                    f"{pin.label} is pinned to {pin.written}, the default of {_name_owner(owners, persisted)}; "
+                    f"this cluster targets k0s {patch.version}, whose default is {default or 'different'}. "
+                    f"{_consequence(obj, ctx, pin, owners, patch)} Fix: {_removal_advice(obj, pin)}.",
+                    fix=_removal_advice(obj, pin),
+                    subject=pin.component,
+                    release=owners[-1][0].version,
+                )
+                continue
+            yield ctx.finding(
+                CUSTOM_PIN,
+                obj,
+                pin.anchor,
+                f"{pin.label} is pinned to {pin.written}, which is no k0s release's default "
+                f"(k0s {patch.version} ships {default or 'no such image'}). k0s will not update it on upgrades: "
+                "keep it in step with each k0s release by hand, or remove it.",
+                subject=pin.component,
+            )
+
+
+def _complete_set_owner(
+    obj: K0sObject, release: Release, patch: Patch, pins: list[Pin], ctx: Context
+) -> Patch | None:
+    """The release (other than the target) whose whole default image set the object pins."""
+    repository = repository_of(obj)
+    pinned = {pin.component: pin for pin in pins if pin.ref is not None and pin.node[:2] == IMAGES_PATH}
+    if len(pinned) < 3:
+        return None
+    candidates: set[str] | None = None
+    for pin in pinned.values():
+        assert pin.ref is not None
+        owners = {
+            p.version
+            for p, component in default_index(ctx.catalog).owners(pin.ref, repository)
+            if component == pin.component
+        }
+        candidates = owners if candidates is None else candidates & owners
+        if not candidates:
+            return None
+    for version in sorted(candidates or (), key=lambda v: ctx.catalog.patch(v).parsed, reverse=True):  # type: ignore[union-attr]
+        owner = ctx.catalog.patch(version)
+        owner_release = ctx.catalog.release(owner.minor) if owner else None
+        if owner is None or owner_release is None or owner.version == patch.version:
+            continue
+        required = {
+            component
+            for component, path in image_paths(owner_release).items()
+            if path[:2] == IMAGES_PATH
+            and component in owner.images
+            and not component.startswith("windows")
+            and ".windows." not in component
+        }
+        if required <= pinned.keys():
+            return owner
+    return None
+
+
+def _json_patch(obj: K0sObject, pins: list[Pin]) -> str:
+    operations = [{"op": "remove", "path": "/" + "/".join(str(p) for p in pin.node)} for pin in pins]
+    return json.dumps(operations, separators=(",", ":"))
+
+
+def check_persisted_defaults(ctx: Context) -> Iterator[Finding]:
+    for obj, release, patch, pins in _pins(ctx):
+        owner = _complete_set_owner(obj, release, patch, pins, ctx)
+        if owner is None:
+            continue
+        default_pins = [p for p in pins if p.ref is not None and not p.error]
+        patch_ops = _json_patch(obj, default_pins)
+        if obj.is_cluster_object:
+            how = (
+                "This is the signature of defaults persisted by a controller running that release with dynamic "
+                "config; newer controllers treat them as deliberate pins. Clean the object with `k0s config edit` "
+                "or the kubectl patch in the fix."
+            )
+            fix = (
+                f"kubectl patch clusterconfig {obj.name or 'k0s'} -n kube-system --type=json -p '{patch_ops}'"
+            )
+        else:
+            how = (
+                "A file like this usually comes from `k0s config create` of that release or from an exported "
+                "ClusterConfig object. Delete these image entries and keep only settings you chose."
+            )
+            fix = "delete the listed image entries from this file"
+        yield ctx.finding(
+            PERSISTED_DEFAULTS,
+            obj,
+            IMAGES_PATH,
+            f"this ClusterConfig carries the complete default image set of k0s {owner.version} "
+            f"({len(default_pins)} images), but the cluster targets k0s {patch.version}. {how}",
+            at_key=True,
+            fix=fix,
+            release=owner.version,
+        )
+
+
+REDUNDANT_PIN = Rule(
+    "K0S101",
+    "redundant-image-pin",
+    Severity.WARNING,
+    "An image is pinned to exactly the target release's default: redundant now, stale after the next upgrade.",
+    check=check_pins,
+)
+STALE_PIN = Rule(
+    "K0S102",
+    "stale-image-pin",
+    Severity.ERROR,
+    "An image is pinned to the default of another k0s release than the target (a stale pin).",
+    check=check_pins,
+)
+CUSTOM_PIN = Rule(
+    "K0S103",
+    "custom-image-pin",
+    Severity.WARNING,
+    "An image is pinned to something no k0s release ships: an override to keep in step by hand.",
+    check=check_pins,
+)
+PERSISTED_DEFAULTS = Rule(
+    "K0S104",
+    "persisted-default-images",
+    Severity.ERROR,
+    "A ClusterConfig carries the complete default image set of an older release (defaults persisted by k0s).",
+    check=check_persisted_defaults,
+)
+INVALID_IMAGE = Rule(
+    "K0S105",
+    "invalid-image-reference",
+    Severity.ERROR,
+    "A pinned image is not a valid image reference (k0s would reject it or pull something else).",
+    check=check_pins,
+)
+
+RULES = (REDUNDANT_PIN, STALE_PIN, CUSTOM_PIN, PERSISTED_DEFAULTS, INVALID_IMAGE)
