@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
     check.add_argument("--select", action="append", metavar="IDS", help="only these rules (ids or prefixes)")
     check.add_argument("--ignore", action="append", metavar="IDS", help="skip these rules (ids or prefixes)")
+    check.add_argument(
+        "--airgap-images",
+        metavar="FILE",
+        help="image list the air-gapped nodes hold (k0s airgap list-images)",
+    )
     check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
 
     sub.add_parser("rules", help="list every rule")
@@ -103,10 +108,12 @@ def _error(message: str) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from checker.airgap import AirgapError, load_image_list
     from checker.config import Config, ConfigError, find_config, load_config
     from checker.engine import Selection, run_check
     from checker.releases import Catalog, UnknownRelease
     from checker.report import WRITERS
+    from checker.rules import Options
     from checker.sources import collect, display_path
 
     cwd = Path.cwd()
@@ -131,9 +138,20 @@ def _check(args: argparse.Namespace) -> int:
         except (UnknownRelease, ValueError) as err:
             return _error(f"--k0s-version {args.k0s_version}: {err}")
 
+    options = Options()
+    images_file = args.airgap_images or config.airgap_images
+    if images_file:
+        try:
+            options.airgap_images = load_image_list(Path(images_file), images_file)
+        except AirgapError as err:
+            return _error(str(err))
+        options.airgap_images_source = images_file
+
     collected = collect(args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
     selection = Selection(select=_csv(args.select), ignore=_csv(args.ignore))
-    result = run_check(collected, catalog, config, cli_version=args.k0s_version, selection=selection)
+    result = run_check(
+        collected, catalog, config, cli_version=args.k0s_version, options=options, selection=selection
+    )
 
     report = _report_input(result)
     outputs = getattr(args, "outputs", None) or [["text", None]]

@@ -74,8 +74,7 @@ def is_ignored(relative: str, patterns: Sequence[str]) -> bool:
 
 
 def _walk(root: Path) -> Iterator[Path]:
-    """Files below root, sorted; skips .git and any symlink that leaves the tree."""
-    real_root = root.resolve()
+    """Files below root, sorted; skips .git and symlinks (see below)."""
     stack = [root]
     while stack:
         directory = stack.pop()
@@ -88,20 +87,18 @@ def _walk(root: Path) -> Iterator[Path]:
                 continue
             path = Path(entry.path)
             if entry.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(real_root) or not target.exists():
-                    continue
-                if target.is_dir():
-                    continue  # in-tree directory links would only repeat files we already read
-            if entry.is_dir(follow_symlinks=True):
+                # Links out of the tree are never followed; links inside it point at files the walk
+                # reads at their real path anyway.
+                continue
+            if entry.is_dir(follow_symlinks=False):
                 stack.append(path)
             elif path.suffix.lower() in YAML_SUFFIXES:
                 yield path
 
 
-def _expand(argument: str) -> list[Path] | None:
+def _expand(argument: str, cwd: Path) -> list[Path] | None:
     if any(ch in argument for ch in "*?["):
-        return sorted(Path(p) for p in glob.glob(argument, recursive=True))
+        return sorted(cwd / p for p in glob.glob(argument, root_dir=cwd, recursive=True))
     return None
 
 
@@ -141,7 +138,7 @@ def collect(
             collected.files_seen += 1
             collected.sources.append(Source(STDIN_LABEL, data, True))
             continue
-        expanded = _expand(argument)
+        expanded = _expand(argument, cwd)
         if expanded is not None:
             if not expanded:
                 collected.errors.append(SourceError(argument, "no file matches this pattern"))
@@ -152,7 +149,7 @@ def collect(
                 elif path.suffix.lower() in YAML_SUFFIXES:
                     add(path, explicit=False)
             continue
-        path = Path(argument)
+        path = cwd / argument
         if path.is_dir():
             for child in _walk(path):
                 add(child, explicit=False)

@@ -352,6 +352,9 @@ class Converter:
         return self.special_cases(out, path)
 
     def special_cases(self, out: Schema, path: str) -> Schema:
+        if path == "spec.network.provider" and "enum" not in out:
+            # The CRD has a free string, but k0s's Network.Validate accepts only these three providers.
+            return {**out, "enum": ["kuberouter", "calico", "custom"]}
         if path == "spec.workerProfiles[].values":
             # Raw kubelet configuration (json.RawMessage): the 1.22-1.24 CRDs call it a base64 string, but k0s
             # reads a YAML mapping here in every release.
