@@ -13,7 +13,7 @@ from checker.findings import Finding, Severity, Suppression, apply_suppressions,
 from checker.releases import Catalog
 from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
-from checker.rules.core import NEAR_MISS, YAML_ERROR
+from checker.rules.core import NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
 from checker.schemas import validate
 from checker.sources import Collected
 from checker.yamldoc import parse_bytes
@@ -112,10 +112,13 @@ def run_check(
     for cluster in clusters:
         resolve_target(cluster, catalog, config, cli_version)
         resolve_airgap(cluster, config)
-        if cluster.patch is not None:
+        validating = (
+            selection.wants(SCHEMA_VIOLATION.id) and config.severities.get(SCHEMA_VIOLATION.id, 0) is not None
+        )
+        if cluster.patch is not None and validating:
             for obj in cluster.objects:
                 findings.extend(validate(obj, cluster.patch.minor, cluster.name))
-        else:
+        elif validating:
             result.skipped.append(f"schema validation for cluster {cluster.name}: no release data")
         context = Context(cluster, catalog, config, options)
         for check, rules in _checks_to_run(selection, config):

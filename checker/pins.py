@@ -132,8 +132,15 @@ class DefaultIndex:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._rewritten: dict[str, dict[tuple[str, str | None], list[tuple[Patch, str]]]] = {}
+        self._owners: dict[tuple[ImageRef, str], list[tuple[Patch, str]]] = {}
 
     def owners(self, ref: ImageRef, repository: str = "") -> list[tuple[Patch, str]]:
+        key = (ref, repository)
+        if key not in self._owners:
+            self._owners[key] = self._find(ref, repository)
+        return self._owners[key]
+
+    def _find(self, ref: ImageRef, repository: str) -> list[tuple[Patch, str]]:
         found = list(self.catalog.releases_with_default(ref))
         if repository:
             key = (ref.canonical_name(), ref.tag)

@@ -157,7 +157,7 @@ def _complete_set_owner(
     """The release (other than the target) whose whole default image set the object pins."""
     repository = repository_of(obj)
     pinned = {pin.component: pin for pin in pins if pin.ref is not None and pin.node[:2] == IMAGES_PATH}
-    if len(pinned) < 3:
+    if len(pinned) < 3 or all(_matches_target(pin, patch, repository) for pin in pinned.values()):
         return None
     candidates: set[str] | None = None
     for pin in pinned.values():
@@ -175,6 +175,13 @@ def _complete_set_owner(
         owner_release = ctx.catalog.release(owner.minor) if owner else None
         if owner is None or owner_release is None or owner.version == patch.version:
             continue
+        # Completeness is judged with the owner's own settings: a 1.24 object pins pushgateway even
+        # when the target release has no such key.
+        owner_pins = {
+            pin.component: pin
+            for pin in pins_in(obj, owner_release, owner)
+            if pin.ref is not None and pin.node[:2] == IMAGES_PATH
+        }
         required = {
             component
             for component, path in image_paths(owner_release).items()
@@ -183,9 +190,19 @@ def _complete_set_owner(
             and not component.startswith("windows")
             and ".windows." not in component
         }
-        if required <= pinned.keys():
+        if required <= owner_pins.keys() and all(
+            _is_default_of(ctx, owner_pins[c], owner, repository) for c in required
+        ):
             return owner
     return None
+
+
+def _is_default_of(ctx: Context, pin: Pin, owner: Patch, repository: str) -> bool:
+    assert pin.ref is not None
+    return any(
+        p.version == owner.version and component == pin.component
+        for p, component in default_index(ctx.catalog).owners(pin.ref, repository)
+    )
 
 
 def _json_patch(obj: K0sObject, pins: list[Pin]) -> str:
