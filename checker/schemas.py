@@ -10,12 +10,10 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-
 from checker.documents import K0sObject, Kind
 from checker.findings import Finding
 from checker.rules.core import SCHEMA_VIOLATION
+from checker.validator import Violation, iter_violations_any
 from checker.yamldoc import YamlPath, format_path
 
 SCHEMA_FILES = {
@@ -34,11 +32,12 @@ def available_minors() -> list[str]:
 
 
 @cache
-def validator(minor: str, kind: Kind) -> Draft202012Validator | None:
+def load_schema(minor: str, kind: Kind) -> dict[str, Any] | None:
     resource = files("checker.jsonschemas") / minor / SCHEMA_FILES[kind]
     if not resource.is_file():
         return None
-    return Draft202012Validator(json.loads(resource.read_text(encoding="utf-8")))
+    schema: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
+    return schema
 
 
 def schema_minor_for(minor: str) -> str | None:
@@ -54,8 +53,8 @@ def schema_minor_for(minor: str) -> str | None:
 def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
     """Schema findings for one k0s object against the schemas of one k0s minor."""
     schema_minor = schema_minor_for(minor)
-    checker = validator(schema_minor, obj.kind) if schema_minor else None
-    if checker is None:
+    schema = load_schema(schema_minor, obj.kind) if schema_minor else None
+    if schema is None:
         if obj.kind in (Kind.PLAN, Kind.UPDATE_CONFIG):
             mark = obj.value_mark(("kind",))
             yield Finding(
@@ -69,9 +68,10 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
                 node=obj.describe(("kind",)),
             )
         return
-    errors = sorted(
-        checker.iter_errors(obj.data), key=lambda e: (list(map(str, e.absolute_path)), e.validator)
-    )
+    errors = sorted(iter_violations_any(schema, obj.data), key=lambda v: (list(map(str, v.path)), v.keyword))
+    # A value of the wrong type usually fails its enum or const too; one finding says it.
+    wrong_type = {v.path for v in errors if v.keyword == "type"}
+    errors = [v for v in errors if v.keyword == "type" or v.path not in wrong_type]
     emitted = 0
     for error in errors:
         for path, message, at_key in _explain(error, obj):
@@ -100,7 +100,7 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
                 mark.column,
                 cluster=cluster,
                 node=obj.describe(path),
-                data={"subject": error.validator},
+                data={"subject": error.keyword},
             )
 
 
@@ -108,60 +108,61 @@ def _where(obj: K0sObject, path: YamlPath) -> str:
     return obj.describe(path) or "the document"
 
 
-def _explain(error: ValidationError, obj: K0sObject) -> Iterator[tuple[YamlPath, str, bool]]:
-    path: YamlPath = tuple(error.absolute_path)
+def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, bool]]:
+    path: YamlPath = error.path
     where = _where(obj, path)
-    kind = error.validator
-    if kind == "additionalProperties" and isinstance(error.instance, dict):
+    kind = error.keyword
+    if kind == "additionalProperties":
         allowed = sorted((error.schema.get("properties") or {}).keys())
-        for key in _unexpected_keys(error):
+        for key in error.detail or ():
             hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             suggestion = f"; did you mean `{hint[0]}`?" if hint else f"; allowed here: {', '.join(allowed)}"
             if not allowed:
                 suggestion = ""
-            message = f"{where}: unknown field `{key}`, which k0s rejects{suggestion}"
-            yield (*path, key), message, True
+            yield (*path, key), f"{where}: unknown field `{key}`, which k0s rejects{suggestion}", True
         return
     if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        yield path, f"{where}: required field `{missing}` is missing", True
+        yield path, f"{where}: required field `{error.detail}` is missing", True
         return
     if kind == "enum":
-        options = ", ".join(str(v) for v in error.validator_value)
+        options = ", ".join(str(v) for v in error.expected)
         yield path, f"{where}: {error.instance!r} is not allowed; use one of {options}", False
         return
     if kind == "const":
-        yield path, f"{where}: must be {error.validator_value!r}, not {error.instance!r}", False
+        yield path, f"{where}: must be {error.expected!r}, not {error.instance!r}", False
         return
     if kind == "type":
-        expected = error.validator_value
+        expected = error.expected
         expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        yield (
-            path,
-            f"{where}: expected {expected_text}, got {_type_name(error.instance)} {_short(error.instance)}",
-            False,
-        )
+        got = f"{_type_name(error.instance)} {_short(error.instance)}".rstrip()
+        yield path, f"{where}: expected {expected_text}, got {got}", False
         return
     if kind == "pattern":
         yield (
             path,
-            f"{where}: {error.instance!r} is not a valid value here (must match {error.validator_value})",
+            f"{where}: {error.instance!r} is not a valid value here (must match {error.expected})",
             False,
         )
         return
-    yield path, f"{where}: {error.message}", False
-
-
-def _unexpected_keys(error: ValidationError) -> list[Any]:
-    properties = error.schema.get("properties") or {}
-    patterns = error.schema.get("patternProperties") or {}
-    import re
-
-    return [
-        key
-        for key in error.instance
-        if key not in properties and not any(re.search(p, str(key)) for p in patterns)
-    ]
+    limits = {
+        "minimum": "at least",
+        "maximum": "at most",
+        "minLength": "at least this many characters:",
+        "maxLength": "at most this many characters:",
+        "minItems": "at least this many items:",
+        "maxItems": "at most this many items:",
+    }
+    if kind in limits:
+        yield (
+            path,
+            f"{where}: {_short(error.instance) or 'value'} must be {limits[kind]} {error.expected}",
+            False,
+        )
+        return
+    if kind == "anyOf":
+        yield path, f"{where}: {_short(error.instance) or 'value'} matches none of the allowed forms", False
+        return
+    yield path, f"{where}: not allowed here ({kind})", False
 
 
 def _type_name(value: Any) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import check_paths, only, rules_of, write
-
 from checker.config import parse_config
+from conftest import check_paths, only, rules_of, write
 
 K0SCTL = """\
 apiVersion: k0sctl.k0sproject.io/v1beta1

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, write
 
 from checker.cli import main
+from conftest import REPO_ROOT, write
 
 CLEAN = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  images:\n    default_pull_policy: Never\n"
 BROKEN = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  imagez: {}\n"

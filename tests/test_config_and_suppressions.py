@@ -4,10 +4,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import check_paths, only, write
 
 from checker.config import ConfigError, find_config, parse_config
 from checker.findings import Severity
+from conftest import check_paths, only, write
 
 PINNED = """\
 apiVersion: k0s.k0sproject.io/v1beta1
