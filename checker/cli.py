@@ -139,7 +139,11 @@ def _check(args: argparse.Namespace) -> int:
             return _error(f"--k0s-version {args.k0s_version}: {err}")
 
     options = Options()
-    images_file = args.airgap_images or config.airgap_images
+    images_file = args.airgap_images
+    if images_file is None and config.airgap_images:
+        # relative to the configuration file that names it
+        base = Path(config.path).parent if config.path else Path()
+        images_file = str(base / config.airgap_images)
     if images_file:
         try:
             options.airgap_images = load_image_list(Path(images_file), images_file)
@@ -154,6 +158,7 @@ def _check(args: argparse.Namespace) -> int:
     )
 
     report = _report_input(result)
+    report.show_suppressed = args.show_suppressed
     outputs = getattr(args, "outputs", None) or [["text", None]]
     for format_name, output in outputs:
         writer = WRITERS[format_name]

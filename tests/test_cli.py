@@ -123,3 +123,32 @@ def test_story_example_shows_the_stale_pins(monkeypatch: pytest.MonkeyPatch, cap
     assert "error K0S104" in out and "complete default image set of k0s v1.29.4+k0s.0" in out
     fixed_code, fixed_out, _ = run(["check", "examples/airgap-upgrade-fixed"], capsys)
     assert fixed_code == 0, fixed_out
+
+
+def test_show_suppressed_and_airgap_list_from_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path,
+        "c/k0s.yaml",
+        """\
+        apiVersion: k0s.k0sproject.io/v1beta1
+        kind: ClusterConfig
+        spec:
+          images:
+            coredns:
+              image: registry.example.com/coredns
+              version: 9.9.9  # k0s-policy: ignore[K0S103] patched build
+        """,
+    )
+    code, out, _ = run(["check", "c", "--k0s-version", "1.30", "--select", "K0S103"], capsys)
+    assert "K0S103" not in out and "1 suppressed" in out
+    code, out, _ = run(
+        ["check", "c", "--k0s-version", "1.30", "--select", "K0S103", "--show-suppressed"], capsys
+    )
+    assert "c/k0s.yaml:7:16: warning K0S103" in out
+    assert "suppressed: inline comment at line 7: patched build" in out
+    write(tmp_path, "c/.k0s-policy.yaml", "airgap_images: lists/missing.txt\n")
+    code, _, err = run(["check", "c"], capsys)
+    assert code == 2 and "c/lists/missing.txt:1: cannot read the image list" in err

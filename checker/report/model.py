@@ -26,6 +26,7 @@ class ReportInput:
     skipped: list[str] = field(default_factory=list)
     input_errors: list[str] = field(default_factory=list)
     tool_version: str = ""
+    show_suppressed: bool = False
 
     @property
     def active(self) -> list[Finding]:

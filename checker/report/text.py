@@ -19,13 +19,15 @@ def write(report: ReportInput, out: TextIO) -> None:
         out.write(f"cluster {cluster.name}: target k0s {cluster.target} ({cluster.source}{extra})\n")
     if report.clusters:
         out.write("\n")
-    active = report.active
-    for path, group in groupby(active, key=lambda f: f.path):
+    shown = report.findings if report.show_suppressed else report.active
+    for path, group in groupby(shown, key=lambda f: f.path):
         for finding in group:
             out.write(
                 f"{path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}\n"
             )
-            if finding.fix and finding.fix not in finding.message:
+            if finding.suppressed_by:
+                out.write(f"    suppressed: {finding.suppressed_by}\n")
+            elif finding.fix and finding.fix not in finding.message:
                 out.write(f"    fix: {finding.fix}\n")
         out.write("\n")
     for error in report.input_errors:
