@@ -3,10 +3,10 @@ itself on import."""
 
 from __future__ import annotations
 
-from checker.rules import core, images, skew
+from checker.rules import core, dynamic, images, pullpolicy, skew
 from checker.rules.base import Context, Options, Rule
 
-ALL_RULES: tuple[Rule, ...] = (*core.RULES, *images.RULES, *skew.RULES)
+ALL_RULES: tuple[Rule, ...] = (*core.RULES, *images.RULES, *pullpolicy.RULES, *skew.RULES, *dynamic.RULES)
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}
 
 __all__ = ["ALL_RULES", "RULES_BY_ID", "Context", "Options", "Rule"]

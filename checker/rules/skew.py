@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from checker.cluster import VersionSource, versions_differ
+from packaging.version import Version
+
+from checker.cluster import VersionSource, host_install_flags, versions_differ
+from checker.documents import K0sObject
 from checker.findings import Finding, Severity
+from checker.pins import pins_in
+from checker.releases import Catalog, minor_key, parse_version
 from checker.rules.base import Context, Rule
+from checker.yamldoc import YamlPath
+
+UPDATE_COMMANDS = ("k0supdate", "airgapupdate")
+PLAN_NAME = "autopilot"
 
 
 def _current_and_planned(ctx: Context) -> tuple[list[VersionSource], list[VersionSource]]:
@@ -18,6 +28,9 @@ def _current_and_planned(ctx: Context) -> tuple[list[VersionSource], list[Versio
     ]
     planned = [s for s in ctx.cluster.version_sources if s.origin.startswith("Plan")]
     return current, planned
+
+
+# --- K0S304 --------------------------------------------------------------------------------------------
 
 
 def check_declared_versions_disagree(ctx: Context) -> Iterator[Finding]:
@@ -43,6 +56,269 @@ def check_declared_versions_disagree(ctx: Context) -> Iterator[Finding]:
                 yield ctx.finding(VERSIONS_DISAGREE, ctx.cluster.objects[0], (), message)
 
 
+# --- K0S301 --------------------------------------------------------------------------------------------
+
+# The leading Kubernetes version of an image tag: v1.29.4, v1.36.3-1, v1.36.3-calico-hostprocess.
+_TAG_VERSION_RE = re.compile(r"v?(?P<major>[0-9]+)\.(?P<minor>[0-9]+)(?:\.[0-9]+)?(?:[-+_.].*)?")
+
+
+def tag_minor(tag: str | None) -> tuple[int, int] | None:
+    """The Kubernetes minor an image tag names, or None when the tag names no version."""
+    if not tag:
+        return None
+    match = _TAG_VERSION_RE.fullmatch(tag)
+    if match is None:
+        return None
+    return int(match["major"]), int(match["minor"])
+
+
+def _kube_proxy_disabled(obj: K0sObject) -> bool:
+    return obj.get("spec", "network", "kubeProxy", "disabled") is True
+
+
+def check_kube_proxy_skew(ctx: Context) -> Iterator[Finding]:
+    patch = ctx.cluster.patch
+    release = ctx.catalog.release(patch.minor) if patch else None
+    if patch is None or release is None:
+        return
+    kubelet = minor_key(patch.kubernetes)
+    for obj in ctx.cluster.configs:
+        if _kube_proxy_disabled(obj):
+            continue  # the pin is never used
+        for pin in pins_in(obj, release, patch):
+            if pin.component not in release.kubernetes_versioned or pin.ref is None:
+                continue
+            pinned = tag_minor(pin.ref.tag)
+            if pinned is None or pinned == kubelet:
+                continue
+            default = patch.images.get(pin.component, "")
+            shipped = f" (k0s {patch.version} ships {default})" if default else ""
+            yield ctx.finding(
+                KUBE_PROXY_SKEW,
+                obj,
+                pin.anchor,
+                f"{pin.label} is pinned to {pin.written}, a Kubernetes {pinned[0]}.{pinned[1]} image, but "
+                f"k0s {patch.version} runs Kubernetes {patch.kubernetes} kubelets. k0s requires kube-proxy on "
+                f"a node to be of the same minor as its kubelet (stricter than the upstream Kubernetes "
+                f"policy). Fix: remove the pin so k0s runs its own kube-proxy{shipped}, or pin a "
+                f"v{kubelet[0]}.{kubelet[1]}.x image.",
+                fix=f"remove {obj.describe(pin.node)} or pin a v{kubelet[0]}.{kubelet[1]}.x image",
+                subject=pin.component,
+            )
+
+
+# --- K0S302 / K0S303 -----------------------------------------------------------------------------------
+
+_HAS_PATCH_RE = re.compile(r"\s*v?[0-9]+\.[0-9]+\.[0-9]+")
+
+
+def _sign(value: int) -> int:
+    return (value > 0) - (value < 0)
+
+
+def version_order(older: str, newer: str) -> int | None:
+    """+1 when ``newer`` is above ``older``, -1 below, 0 equal (or too vague to tell); None if unparseable.
+
+    A bare minor (``1.30``) is only compared by minor; build suffixes (``+k0s.N``) only when both
+    versions carry one, as ``v1.30.2`` means the newest ``+k0s.N`` of 1.30.2.
+    """
+    try:
+        a, b = parse_version(older), parse_version(newer)
+    except ValueError:
+        return None
+    if a.major != b.major:
+        return _sign(b.major - a.major)
+    if a.minor != b.minor:
+        return _sign(b.minor - a.minor)
+    if not (_HAS_PATCH_RE.match(older) and _HAS_PATCH_RE.match(newer)):
+        return 0
+    public_a, public_b = Version(a.public), Version(b.public)
+    if public_a != public_b:
+        return 1 if public_b > public_a else -1
+    if a.local is not None and b.local is not None and a != b:
+        return 1 if b > a else -1
+    return 0
+
+
+def intermediate_minors(catalog: Catalog, older: str, newer: str) -> list[str]:
+    """The minors between two versions, each with its newest known patch: ``1.30 (v1.30.14+k0s.0)``."""
+    a, b = minor_key(older), minor_key(newer)
+    if a[0] != b[0]:
+        return []
+    steps: list[str] = []
+    for minor in range(a[1] + 1, b[1]):
+        name = f"{a[0]}.{minor}"
+        release = catalog.release(name)
+        steps.append(f"{name} (newest patch {release.newest.version})" if release else name)
+    return steps
+
+
+def _skip_message(subject: str, old: VersionSource, new: VersionSource, catalog: Catalog) -> str:
+    steps = intermediate_minors(catalog, old.version, new.version)
+    apart = minor_key(new.version)[1] - minor_key(old.version)[1]
+    target_minor = "{}.{}".format(*minor_key(new.version))
+    order = " then ".join(steps)
+    return (
+        f"{subject} moves the cluster from k0s {old.version} ({old.where}) to {new.version}, {apart} minor "
+        f"releases at once. k0s supports upgrading one minor at a time, and neither autopilot nor k0sctl "
+        f"stops a bigger jump. Install {order} first (each on its newest patch), then {target_minor}."
+    )
+
+
+def _downgrade_message(subject: str, old: VersionSource, new: VersionSource) -> str:
+    return (
+        f"{subject} moves the cluster from k0s {old.version} ({old.where}) back to {new.version}. k0s does "
+        "not support downgrades (k0sctl refuses them): to return to an older release, restore a backup "
+        "taken on that release (`k0s backup` / `k0s restore`) instead of rolling the version back."
+    )
+
+
+def _compare(ctx: Context, old: VersionSource, new: VersionSource, subject: str) -> tuple[Rule, str] | None:
+    order = version_order(old.version, new.version)
+    if order is None:
+        return None
+    if order < 0:
+        return DOWNGRADE, _downgrade_message(subject, old, new)
+    if order > 0 and minor_key(new.version)[1] - minor_key(old.version)[1] > 1:
+        return SKIPS_MINOR, _skip_message(subject, old, new, ctx.catalog)
+    return None
+
+
+def _anchor(ctx: Context, source: VersionSource) -> tuple[K0sObject, YamlPath] | None:
+    if source.obj is not None:
+        return source.obj, source.node
+    for other in ctx.cluster.version_sources:
+        if other.obj is not None and not versions_differ(other.version, source.version):
+            return other.obj, other.node
+    if ctx.cluster.objects:
+        return ctx.cluster.objects[0], ()
+    return None
+
+
+def check_upgrade_path(ctx: Context) -> Iterator[Finding]:
+    """K0S302 and K0S303: Plans against the declared version, and the target against the base revision."""
+    current, planned = _current_and_planned(ctx)
+    if current:
+        now = current[0]
+        for plan in planned:
+            assert plan.obj is not None
+            found = _compare(ctx, now, plan, f"this Plan's {plan.origin.removeprefix('Plan ')}")
+            if found is not None:
+                rule, message = found
+                yield ctx.finding(rule, plan.obj, plan.node, message, release=plan.version)
+    base_version = ctx.options.base_versions.get(ctx.cluster.name)
+    head = ctx.cluster.target_source or (current[0] if current else None)
+    if base_version and head is not None:
+        base = VersionSource("the base revision", base_version)
+        found = _compare(ctx, base, head, f"this change ({head.origin})")
+        anchor = _anchor(ctx, head)
+        if found is not None and anchor is not None:
+            rule, message = found
+            yield ctx.finding(rule, anchor[0], anchor[1], message, release=head.version, base=base_version)
+
+
+# --- K0S305 --------------------------------------------------------------------------------------------
+
+
+def _commands(plan: K0sObject) -> list[tuple[int, str, dict[str, object]]]:
+    commands = plan.get("spec", "commands")
+    found: list[tuple[int, str, dict[str, object]]] = []
+    for index, command in enumerate(commands if isinstance(commands, list) else []):
+        if not isinstance(command, dict):
+            continue
+        for kind in UPDATE_COMMANDS:
+            body = command.get(kind)
+            if isinstance(body, dict):
+                found.append((index, kind, body))
+    return found
+
+
+def runs_controller_workers(ctx: Context) -> str:
+    """Why the cluster's controllers also run workloads ("" when they do not or we cannot tell)."""
+    k0sctl = ctx.cluster.k0sctl
+    if k0sctl is None:
+        return ""
+    hosts = k0sctl.get("spec", "hosts")
+    for host in hosts if isinstance(hosts, list) else []:
+        role = host.get("role") if isinstance(host, dict) else None
+        if role in ("controller+worker", "single"):
+            return f"a k0sctl host has role {role}"
+    if any("--enable-worker" in flags for flags in host_install_flags(k0sctl)):
+        return "a k0sctl host is installed with --enable-worker"
+    return ""
+
+
+def check_autopilot_plans(ctx: Context) -> Iterator[Finding]:
+    worker_controllers = runs_controller_workers(ctx)
+    for plan in ctx.cluster.plans:
+        name = plan.get("metadata", "name")
+        if name != PLAN_NAME:
+            node: YamlPath = ("metadata", "name") if name is not None else ()
+            written = f"named {name!r}" if name is not None else "without metadata.name"
+            yield ctx.finding(
+                AUTOPILOT_PLAN,
+                plan,
+                node,
+                f"this autopilot Plan is {written}; autopilot only executes the Plan named "
+                f"{PLAN_NAME!r}, so this one never runs and the update it describes never happens. "
+                f"Fix: set metadata.name: {PLAN_NAME}.",
+                fix=f"set metadata.name: {PLAN_NAME}",
+                subject="name",
+            )
+        for index, kind, body in _commands(plan):
+            platforms = body.get("platforms")
+            for platform, entry in platforms.items() if isinstance(platforms, dict) else []:
+                if isinstance(entry, dict) and not entry.get("sha256"):
+                    yield ctx.finding(
+                        AUTOPILOT_PLAN,
+                        plan,
+                        ("spec", "commands", index, kind, "platforms", platform),
+                        f"{kind} platform {platform} gives a download url but no sha256, so autopilot "
+                        "installs whatever the url serves without verifying it. Add the sha256 checksum "
+                        "of the file.",
+                        at_key=True,
+                        severity=Severity.WARNING,
+                        subject=f"sha256:{platform}",
+                    )
+            if kind == "airgapupdate" and worker_controllers:
+                yield ctx.finding(
+                    AUTOPILOT_PLAN,
+                    plan,
+                    ("spec", "commands", index, kind),
+                    f"this Plan runs airgapupdate in a cluster whose controllers also run workloads "
+                    f"({worker_controllers}). On such nodes the worker side of autopilot does not run, "
+                    "and the plan stalls in SchedulableWait (k0s issue #7303, fixed upstream by #7304). "
+                    "Use a k0s release with that fix, or deliver the air-gap bundle another way "
+                    "(k0sctl files upload) on controller+worker nodes.",
+                    at_key=True,
+                    severity=Severity.WARNING,
+                    subject="airgapupdate",
+                )
+
+
+KUBE_PROXY_SKEW = Rule(
+    "K0S301",
+    "kube-proxy-minor-skew",
+    Severity.ERROR,
+    "A pinned kube-proxy image is of another Kubernetes minor than the kubelets of the target release.",
+    check=check_kube_proxy_skew,
+)
+SKIPS_MINOR = Rule(
+    "K0S302",
+    "upgrade-skips-minor",
+    Severity.ERROR,
+    "An upgrade (Plan, or the change against the base revision) jumps more than one k0s minor.",
+    check=check_upgrade_path,
+    needs_release=False,
+)
+DOWNGRADE = Rule(
+    "K0S303",
+    "downgrade",
+    Severity.ERROR,
+    "A Plan or change moves the cluster to an older k0s release; k0s does not support downgrades.",
+    check=check_upgrade_path,
+    needs_release=False,
+)
 VERSIONS_DISAGREE = Rule(
     "K0S304",
     "versions-disagree",
@@ -51,5 +327,13 @@ VERSIONS_DISAGREE = Rule(
     check=check_declared_versions_disagree,
     needs_release=False,
 )
+AUTOPILOT_PLAN = Rule(
+    "K0S305",
+    "autopilot-plan",
+    Severity.ERROR,
+    "An autopilot Plan that never runs (wrong name), downloads unverified files or is known to stall.",
+    check=check_autopilot_plans,
+    needs_release=False,
+)
 
-RULES = (VERSIONS_DISAGREE,)
+RULES = (KUBE_PROXY_SKEW, SKIPS_MINOR, DOWNGRADE, VERSIONS_DISAGREE, AUTOPILOT_PLAN)
