@@ -13,7 +13,7 @@ from typing import Any
 from checker.documents import K0sObject, Kind
 from checker.findings import Finding
 from checker.rules.core import SCHEMA_VIOLATION
-from checker.validator import Violation, iter_violations_any
+from checker.validator import Violation, iter_violations_any, supports
 from checker.yamldoc import YamlPath, format_path
 
 SCHEMA_FILES = {
@@ -32,12 +32,13 @@ def available_minors() -> list[str]:
 
 
 @cache
-def load_schema(minor: str, kind: Kind) -> dict[str, Any] | None:
+def load_schema(minor: str, kind: Kind) -> tuple[dict[str, Any], bool] | None:
+    """The schema and whether our own validator covers all of it (decided once per schema)."""
     resource = files("checker.jsonschemas") / minor / SCHEMA_FILES[kind]
     if not resource.is_file():
         return None
     schema: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
-    return schema
+    return schema, supports(schema)
 
 
 def schema_minor_for(minor: str) -> str | None:
@@ -53,8 +54,8 @@ def schema_minor_for(minor: str) -> str | None:
 def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
     """Schema findings for one k0s object against the schemas of one k0s minor."""
     schema_minor = schema_minor_for(minor)
-    schema = load_schema(schema_minor, obj.kind) if schema_minor else None
-    if schema is None:
+    loaded = load_schema(schema_minor, obj.kind) if schema_minor else None
+    if loaded is None:
         if obj.kind in (Kind.PLAN, Kind.UPDATE_CONFIG):
             mark = obj.value_mark(("kind",))
             yield Finding(
@@ -68,7 +69,9 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
                 node=obj.describe(("kind",)),
             )
         return
-    errors = sorted(iter_violations_any(schema, obj.data), key=lambda v: (list(map(str, v.path)), v.keyword))
+    errors = sorted(
+        iter_violations_any(loaded[0], obj.data, loaded[1]), key=lambda v: (list(map(str, v.path)), v.keyword)
+    )
     # A value of the wrong type usually fails its enum or const too; one finding says it.
     wrong_type = {v.path for v in errors if v.keyword == "type"}
     errors = [v for v in errors if v.keyword == "type" or v.path not in wrong_type]

@@ -45,6 +45,9 @@ class Collected:
 
 
 def mentions_k0s(raw: bytes) -> bool:
+    # Substring tests are memchr-fast; the regex only runs on the rare file with "0s"/"0S" in it.
+    if b"0s" not in raw and b"0S" not in raw:
+        return False
     return _K0S_MENTION.search(raw) is not None
 
 
@@ -73,33 +76,45 @@ def is_ignored(relative: str, patterns: Sequence[str]) -> bool:
     return False
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    """Files below root, sorted; skips .git and symlinks (see below)."""
-    stack = [root]
+def _join(shown: str, name: str) -> str:
+    return name if shown in ("", ".") else f"{shown}/{name}"
+
+
+def _walk(root: str, shown_root: str, ignore: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(absolute path, display path) of the YAML files below root, in sorted order.
+
+    Skips .git, ignored directories (without descending into them) and every symlink: links out of
+    the tree are never followed, and links inside it point at files the walk reads at their real
+    path anyway. Paths are built as strings: this runs for every file of a large repository.
+    """
+    stack = [(root, shown_root)]
     while stack:
-        directory = stack.pop()
+        directory, shown_dir = stack.pop()
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
         except OSError:
             continue
         for entry in entries:
-            if entry.name == ".git":
+            name = entry.name
+            if name == ".git" or entry.is_symlink():
                 continue
-            path = Path(entry.path)
-            if entry.is_symlink():
-                # Links out of the tree are never followed; links inside it point at files the walk
-                # reads at their real path anyway.
-                continue
+            shown = _join(shown_dir, name)
             if entry.is_dir(follow_symlinks=False):
-                stack.append(path)
-            elif path.suffix.lower() in YAML_SUFFIXES:
-                yield path
+                if not is_ignored(shown, ignore):
+                    stack.append((entry.path, shown))
+            elif name.lower().endswith(YAML_SUFFIXES):
+                yield entry.path, shown
 
 
 def _expand(argument: str, cwd: Path) -> list[Path] | None:
     if any(ch in argument for ch in "*?["):
         return sorted(cwd / p for p in glob.glob(argument, root_dir=cwd, recursive=True))
     return None
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def collect(
@@ -111,19 +126,19 @@ def collect(
     """Read every input named on the command line. Unreadable inputs become errors, not exceptions."""
     cwd = cwd or Path.cwd()
     collected = Collected()
-    seen: set[Path] = set()
+    seen: set[str] = set()
 
-    def add(path: Path, explicit: bool) -> None:
-        resolved = path.resolve()
-        if resolved in seen:
+    def add(path: str, shown: str, explicit: bool) -> None:
+        # Walks never follow links, so the absolute path identifies a file; only arguments may be links.
+        key = os.path.realpath(path) if explicit else os.path.abspath(path)
+        if key in seen:
             return
-        seen.add(resolved)
-        shown = display_path(path, cwd)
+        seen.add(key)
         if not explicit and is_ignored(shown, ignore):
             return
         collected.files_seen += 1
         try:
-            raw = path.read_bytes()
+            raw = _read(path)
         except OSError as err:
             collected.errors.append(SourceError(shown, f"cannot read file: {err.strerror or err}"))
             return
@@ -131,6 +146,11 @@ def collect(
             collected.files_prefiltered += 1
             return
         collected.sources.append(Source(shown, raw, explicit))
+
+    def add_tree(directory: Path) -> None:
+        shown_root = display_path(directory, cwd)
+        for path, shown in _walk(str(directory), shown_root, ignore):
+            add(path, shown, explicit=False)
 
     for argument in arguments:
         if argument == STDIN:
@@ -144,17 +164,15 @@ def collect(
                 collected.errors.append(SourceError(argument, "no file matches this pattern"))
             for path in expanded:
                 if path.is_dir():
-                    for child in _walk(path):
-                        add(child, explicit=False)
+                    add_tree(path)
                 elif path.suffix.lower() in YAML_SUFFIXES:
-                    add(path, explicit=False)
+                    add(str(path), display_path(path, cwd), explicit=False)
             continue
         path = cwd / argument
         if path.is_dir():
-            for child in _walk(path):
-                add(child, explicit=False)
+            add_tree(path)
         elif path.exists() or path.is_symlink():
-            add(path, explicit=True)
+            add(str(path), display_path(path, cwd), explicit=True)
         else:
             collected.errors.append(SourceError(argument, "no such file or directory"))
     return collected

@@ -174,9 +174,14 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def iter_violations_any(schema: Mapping[str, Any], instance: Any) -> Iterator[Violation]:
-    """Our walk where it covers the schema, `jsonschema` (imported lazily) everywhere else."""
-    if supports(schema):
+def iter_violations_any(
+    schema: Mapping[str, Any], instance: Any, supported: bool | None = None
+) -> Iterator[Violation]:
+    """Our walk where it covers the schema, `jsonschema` (imported lazily) everywhere else.
+
+    ``supported`` is ``supports(schema)`` when the caller has it cached.
+    """
+    if supported if supported is not None else supports(schema):
         yield from iter_violations(schema, instance)
         return
     from jsonschema import Draft202012Validator
