@@ -19,6 +19,7 @@ from checker.documents import K0sObject, Kind
 from checker.releases import Catalog, Patch, Resolved, UnknownRelease, minor_key, parse_version
 
 AIRGAP_IMAGE_DIR = "/var/lib/k0s/images"
+WORKER_ROLES = frozenset({"worker", "controller+worker", "single"})
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,15 @@ def host_install_flags(k0sctl: K0sObject) -> list[str]:
 
 
 def uploads_image_bundle(k0sctl: K0sObject) -> bool:
-    """True when a host uploads files into k0s's image bundle directory."""
+    """True when a host that runs workloads uploads files into k0s's image bundle directory.
+
+    Only workers import bundles; an upload to a controller-only host brings no image to a node.
+    """
     hosts = k0sctl.get("spec", "hosts")
     for host in hosts if isinstance(hosts, list) else []:
-        files = host.get("files") if isinstance(host, dict) else None
+        if not isinstance(host, dict) or host.get("role") not in WORKER_ROLES:
+            continue
+        files = host.get("files")
         for upload in files if isinstance(files, list) else []:
             if not isinstance(upload, dict):
                 continue
@@ -148,9 +154,10 @@ def _nearest_root(roots: dict[str, Cluster], directory: str) -> Cluster | None:
     while True:
         if directory in roots:
             return roots[directory]
-        if not directory:
+        parent = posixpath.dirname(directory)
+        if parent == directory:  # "" for relative paths, "/" for absolute ones
             return None
-        directory = posixpath.dirname(directory)
+        directory = parent
 
 
 def declared_versions(cluster: Cluster, config: Config, cli_version: str | None) -> list[VersionSource]:

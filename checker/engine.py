@@ -130,11 +130,13 @@ def run_check(
             findings.extend(check(context))
         result.skipped.extend(context.skipped)
 
+    # Suppressions first: a reasonless suppression comment is itself a finding (K0S009) that
+    # selection and configuration must be able to switch off like any other.
+    findings = apply_suppressions(findings, suppressions)
     findings = [
         f for f in findings if selection.wants(f.rule) and config.severities.get(f.rule, 0) is not None
     ]
     findings = [_apply_config(f, config, today or dt.date.today()) for f in findings]
-    findings = apply_suppressions(findings, suppressions)
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
 
@@ -154,7 +156,7 @@ def _apply_config(finding: Finding, config: Config, today: dt.date) -> Finding:
     if override is not None:
         finding = replace(finding, severity=override)
     entry = matching_ignore(config, finding.rule, finding.path, today)
-    if entry is not None:
+    if entry is not None and not finding.suppressed_by:
         finding = replace(finding, suppressed_by=f"{config.path} ignore (line {entry.line}): {entry.reason}")
     return finding
 

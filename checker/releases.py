@@ -388,16 +388,41 @@ def _release_files(directory: Any) -> list[Any]:
     )
 
 
-def _load_directory(directory: Any) -> dict[str, Release]:
+def _load_directory(directory: Path) -> dict[str, Release]:
     releases: dict[str, Release] = {}
     for entry in _release_files(directory):
-        release = load_release_file(Path(str(entry)), entry.read_bytes())
+        release = load_release_file(entry, entry.read_bytes())
         if release.minor in releases:
             raise ValueError(
                 f"{release.source}: minor {release.minor} is also defined in {releases[release.minor].source}"
             )
         releases[release.minor] = release
     return releases
+
+
+def _minor_from_name(entry: Any) -> str:
+    name = entry.name.rsplit(".", 1)[0]
+    if not re.fullmatch(r"\d+\.\d+", name):
+        raise ValueError(f"{entry}: a release file is named after its minor, such as 1.30.yaml")
+    return name
+
+
+def _scan_directory(directory: Any) -> dict[str, Any]:
+    """minor -> release file, from the file names alone (the files are parsed when first needed)."""
+    files: dict[str, Any] = {}
+    for entry in _release_files(directory):
+        minor = _minor_from_name(entry)
+        if minor in files:
+            raise ValueError(f"{entry}: minor {minor} is also defined in {files[minor]}")
+        files[minor] = entry
+    return files
+
+
+def _load_entry(entry: Any, minor: str) -> Release:
+    release = load_release_file(Path(str(entry)), entry.read_bytes())
+    if release.minor != minor:
+        raise ValueError(f"{release.source}: the file describes minor {release.minor}, not {minor}")
+    return release
 
 
 def builtin_releases_dir() -> Any:
@@ -409,36 +434,61 @@ def builtin_releases_dir() -> Any:
 
 
 class Catalog:
-    """All known releases, by minor."""
+    """All known releases, by minor.
 
-    def __init__(self, releases: Iterable[Release]) -> None:
-        by_minor = {r.minor: r for r in releases}
-        self._minors = sorted(by_minor, key=minor_key)
-        self._releases = {m: by_minor[m] for m in self._minors}
-        self._patches: dict[Version, Patch] = {
-            p.parsed: p for release in self._releases.values() for p in release.patches
-        }
+    Release files are parsed when a minor is first needed: a single-file check of one cluster reads
+    one file, not all of them. Questions about every release (which releases have this default
+    image?) load the rest.
+    """
+
+    def __init__(self, releases: Iterable[Release] = (), files: Mapping[str, Any] | None = None) -> None:
+        self._releases: dict[str, Release] = {r.minor: r for r in releases}
+        self._files: dict[str, Any] = {m: f for m, f in (files or {}).items() if m not in self._releases}
+        self._minors = sorted({*self._releases, *self._files}, key=minor_key)
 
     @classmethod
     def load(cls, extra_dirs: Sequence[Path] = ()) -> Catalog:
         """The built-in releases, extended or overridden (by minor) by the files in ``extra_dirs``."""
-        releases = _load_directory(builtin_releases_dir())
+        files = _scan_directory(builtin_releases_dir())
+        # User-added release files are few and parsed at once, so a broken one is reported right away.
+        added: dict[str, Release] = {}
         for directory in extra_dirs:
             if not Path(directory).is_dir():
                 raise ValueError(f"{directory}: release directory does not exist")
-            releases.update(_load_directory(Path(directory)))
-        if not releases:
+            for minor, release in _load_directory(Path(directory)).items():
+                added[minor] = release
+                files.pop(minor, None)
+        if not files and not added:
             raise ValueError("no k0s release data found")
-        return cls(releases.values())
+        return cls(added.values(), files=files)
+
+    def load_all(self) -> None:
+        """Parse every release file now (reports a malformed file at once)."""
+        for minor in self._minors:
+            self.release(minor)
 
     def minors(self) -> list[str]:
         return list(self._minors)
 
     def release(self, minor: str) -> Release | None:
-        return self._releases.get(minor)
+        release = self._releases.get(minor)
+        if release is None and minor in self._files:
+            release = self._releases[minor] = _load_entry(self._files.pop(minor), minor)
+        return release
+
+    def _all(self) -> list[Release]:
+        return [r for m in self._minors if (r := self.release(m)) is not None]
 
     def newest(self) -> Patch:
-        return self._releases[self._minors[-1]].newest
+        release = self.release(self._minors[-1])
+        assert release is not None
+        return release.newest
+
+    def _exact(self, version: Version) -> Patch | None:
+        release = self.release(_minor_name(minor_key(version)))
+        if release is None:
+            return None
+        return next((p for p in release.patches if p.parsed == version), None)
 
     def patch(self, version: str) -> Patch | None:
         """The patch with exactly this k0s tag (the leading ``v`` is optional)."""
@@ -446,7 +496,7 @@ class Catalog:
             parsed = _parse(version)
         except InvalidVersion:
             return None
-        return self._patches.get(parsed.version) if parsed.has_build else None
+        return self._exact(parsed.version) if parsed.has_build else None
 
     def resolve(self, version: str) -> Resolved:
         """The patch to check ``version`` against.
@@ -458,14 +508,15 @@ class Catalog:
         """
         parsed = _parse(version)
         minor = _minor_name(minor_key(parsed.version))
-        release = self._releases.get(minor)
+        release = self.release(minor)
         if release is None:
             raise UnknownRelease(version, self._minors)
         if not parsed.has_patch:
             return Resolved(release.newest, version)
         v = parsed.version
-        if parsed.has_build and v in self._patches:
-            return Resolved(self._patches[v], version)
+        exact = self._exact(v) if parsed.has_build else None
+        if exact is not None:
+            return Resolved(exact, version)
         if not parsed.has_build and not v.is_prerelease:
             builds = [p for p in release.patches if p.parsed.release == v.release]
             if builds:
@@ -506,7 +557,7 @@ class Catalog:
     @cached_property
     def _default_index(self) -> dict[str, list[tuple[ImageRef, Patch, str]]]:
         index: dict[str, list[tuple[ImageRef, Patch, str]]] = {}
-        for release in self._releases.values():
+        for release in self._all():
             for patch in release.patches:
                 for component, text in patch.images.items():
                     ref = ImageRef.parse(text)

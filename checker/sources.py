@@ -45,6 +45,8 @@ class Collected:
 
 
 def mentions_k0s(raw: bytes) -> bool:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # UTF-16 text: the bytes of "k0s" are interleaved with zeros, so parse it
     # Substring tests are memchr-fast; the regex only runs on the rare file with "0s"/"0S" in it.
     if b"0s" not in raw and b"0S" not in raw:
         return False

@@ -186,3 +186,31 @@ def test_ordinary_manifests_are_not_findings(tmp_path: Path) -> None:
     )
     result = check_paths(["apps"], cwd=tmp_path)
     assert result.findings == [] and result.objects == 0
+
+
+def test_absolute_paths_outside_the_current_directory(tmp_path: Path) -> None:
+    path = write(tmp_path, "repo/c/k0s.yaml", "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n")
+    result = check_paths([str(path.parent)], cwd=tmp_path / "elsewhere", k0s_version="1.30")
+    (cluster,) = result.clusters
+    assert cluster.name == path.parent.as_posix()
+
+
+def test_bundle_uploaded_only_to_controllers_does_not_make_a_cluster_air_gapped(tmp_path: Path) -> None:
+    text = """\
+    apiVersion: k0sctl.k0sproject.io/v1beta1
+    kind: Cluster
+    metadata: {name: lab}
+    spec:
+      hosts:
+        - role: controller
+          ssh: {address: 10.0.0.1}
+          files: [{src: bundle.tar, dstDir: /var/lib/k0s/images/}]
+        - role: worker
+          ssh: {address: 10.0.0.2}
+      k0s: {version: v1.30.5+k0s.0}
+    """
+    write(tmp_path, "lab/k0sctl.yaml", text)
+    assert not check_paths(["lab"], cwd=tmp_path).clusters[0].airgapped
+    write(tmp_path, "lab/k0sctl.yaml", text.replace("role: controller\n", "role: controller+worker\n"))
+    cluster = check_paths(["lab"], cwd=tmp_path).clusters[0]
+    assert cluster.airgapped and "/var/lib/k0s/images" in cluster.airgap_reason

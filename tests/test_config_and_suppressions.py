@@ -102,3 +102,12 @@ def test_find_config_stops_at_the_git_root(tmp_path: Path) -> None:
     assert find_config(tmp_path / "repo" / "clusters") is None
     write(tmp_path, "repo/.k0s-policy.yaml", "airgapped: true\n")
     assert find_config(tmp_path / "repo" / "clusters") == (tmp_path / "repo" / ".k0s-policy.yaml").resolve()
+
+
+def test_reasonless_suppression_finding_can_be_switched_off(tmp_path: Path) -> None:
+    write(tmp_path, "b/k0s.yaml", PINNED.format(comment="  # k0s-policy: ignore[K0S103]"))
+    config = parse_config(b"rules: {K0S009: off}\n", ".k0s-policy.yaml")
+    result = check_paths(["b"], cwd=tmp_path, k0s_version="1.30", config=config)
+    assert not only(result.findings, "K0S009")
+    result = check_paths(["b"], cwd=tmp_path, k0s_version="1.30", select=["K0S103"])
+    assert not only(result.findings, "K0S009")

@@ -504,3 +504,11 @@ def test_fast_loader_matches_csafeloader_on_release_files() -> None:
         if entry.name.endswith(".yaml"):
             raw = entry.read_bytes()
             assert yaml.load(raw, Loader=_Loader) == yaml.load(raw, Loader=yaml.CSafeLoader), entry.name
+
+
+def test_builtin_files_are_parsed_only_when_needed() -> None:
+    catalog = Catalog.load()
+    assert catalog.resolve("v1.30.5+k0s.0").patch.minor == "1.30"
+    assert set(catalog._releases) == {"1.30"}  # one file read for a one-cluster check
+    catalog.load_all()
+    assert set(catalog._releases) == set(catalog.minors())

@@ -72,3 +72,10 @@ def test_is_ignored_patterns() -> None:
     assert is_ignored("a/b/c.yaml", ["*.yaml"])
     assert is_ignored("a/b/c.yaml", ["**/b"])
     assert not is_ignored("a/b/c.yaml", ["b/c.yml"])
+
+
+def test_utf16_files_pass_the_prefilter(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "k0s.yaml").write_bytes(K0S.encode("utf-16"))
+    collected = collect(["a"], cwd=tmp_path)
+    assert [s.path for s in collected.sources] == ["a/k0s.yaml"]

@@ -26,8 +26,8 @@ def check_unknown_release(ctx: Context) -> Iterator[Finding]:
     origin = f" (from {source.where})" if source else ""
     message = (
         f"cannot check against k0s {source.version if source else '?'}{origin}: {cluster.target_error}. "
-        "Rules that need release data were skipped for this cluster; add the release with "
-        "`k0s-policy releases import` or fix the version."
+        "Rules that need release data were skipped for this cluster; fix the version, or update "
+        "k0s-policy if the release is newer than its data."
     )
     yield from _first_object_finding(ctx, UNKNOWN_RELEASE, message)
 

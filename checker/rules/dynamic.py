@@ -200,7 +200,9 @@ def object_carries_defaults(ctx: Context, obj: K0sObject) -> bool:
         return False
     index = default_index(ctx.catalog)
     repository = repository_of(obj)
-    return any(pin.ref is not None and index.owners(pin.ref, repository) for pin in pins_in(obj, release, patch))
+    return any(
+        pin.ref is not None and index.owners(pin.ref, repository) for pin in pins_in(obj, release, patch)
+    )
 
 
 def _object_note(ctx: Context) -> str:

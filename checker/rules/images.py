@@ -77,7 +77,14 @@ def _consequence(
     obj: K0sObject, ctx: Context, pin: Pin, owners: list[tuple[Patch, str]], patch: Patch
 ) -> str:
     policy = pull_policy_of(obj) or next((p for c in ctx.cluster.configs if (p := pull_policy_of(c))), None)
-    owner_minor = owners[-1][0].minor
+    older = [owner for owner, _ in owners if owner.parsed < patch.parsed]
+    if not older:
+        newest = owners[-1][0]
+        return (
+            f"The image belongs to a newer k0s ({newest.minor}) than the target: the cluster would run a "
+            f"component ahead of the release it is tested with."
+        )
+    owner_minor = older[-1].minor
     if policy == "Never":
         return (
             f"With default_pull_policy: Never, nodes only run images already on disk: the {patch.minor} "
@@ -215,7 +222,10 @@ def check_persisted_defaults(ctx: Context) -> Iterator[Finding]:
         owner = _complete_set_owner(obj, release, patch, pins, ctx)
         if owner is None:
             continue
-        default_pins = [p for p in pins if p.ref is not None and not p.error]
+        # Only pins that are some release's default go; a deliberate custom pin (K0S103) stays.
+        index = default_index(ctx.catalog)
+        repository = repository_of(obj)
+        default_pins = [p for p in pins if p.ref is not None and index.owners(p.ref, repository)]
         patch_ops = _json_patch(obj, default_pins)
         if obj.is_cluster_object:
             how = (
@@ -231,7 +241,9 @@ def check_persisted_defaults(ctx: Context) -> Iterator[Finding]:
                 "A file like this usually comes from `k0s config create` of that release or from an exported "
                 "ClusterConfig object. Delete these image entries and keep only settings you chose."
             )
-            fix = "delete the listed image entries from this file"
+            fix = "delete these entries from this file: " + ", ".join(
+                obj.describe(p.node) for p in default_pins
+            )
         yield ctx.finding(
             PERSISTED_DEFAULTS,
             obj,
