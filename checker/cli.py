@@ -38,6 +38,7 @@ def _csv(values: Sequence[str] | None) -> frozenset[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     from checker import __version__
+    from checker.report import FORMATS
 
     parser = argparse.ArgumentParser(
         prog="k0s-policy",
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--k0s-version", help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)"
     )
     check.add_argument(
-        "--format", choices=("text", "json"), action=_FormatAction, help="report format (repeatable)"
+        "--format", choices=sorted(FORMATS), action=_FormatAction, help="report format (repeatable)"
     )
     check.add_argument(
         "--output", action=_FormatAction, metavar="FILE", help="write the preceding --format here"
@@ -107,36 +108,45 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
-def _check(args: argparse.Namespace) -> int:
-    from checker.airgap import AirgapError, load_image_list
-    from checker.config import Config, ConfigError, find_config, load_config
-    from checker.engine import Selection, run_check
-    from checker.releases import Catalog, UnknownRelease
-    from checker.report import WRITERS
-    from checker.rules import Options
-    from checker.sources import collect, display_path
+class UsageError(Exception):
+    """A problem with the command line or the tool's own inputs: exit code 2."""
 
-    cwd = Path.cwd()
+
+def _load_config(args: argparse.Namespace, cwd: Path) -> Any:
+    from checker.config import Config, ConfigError, find_config, load_config
+    from checker.sources import display_path
+
     try:
-        config = Config()
         if args.config:
-            config = load_config(Path(args.config), args.config)
-        elif not args.no_config:
+            return load_config(Path(args.config), args.config)
+        if not args.no_config:
             first = Path(args.paths[0]) if args.paths and args.paths[0] != "-" else cwd
             found = find_config(first if first.is_dir() else first.parent)
             if found is not None:
-                config = load_config(found, display_path(found, cwd))
+                return load_config(found, display_path(found, cwd))
     except ConfigError as err:
-        return _error(str(err))
+        raise UsageError(str(err)) from None
+    return Config()
+
+
+def _load_catalog(args: argparse.Namespace) -> Any:
+    from checker.releases import Catalog, UnknownRelease
+
     try:
         catalog = Catalog.load()
     except ValueError as err:
-        return _error(f"release data: {err}")
+        raise UsageError(f"release data: {err}") from None
     if args.k0s_version:
         try:
             catalog.resolve(args.k0s_version)
         except (UnknownRelease, ValueError) as err:
-            return _error(f"--k0s-version {args.k0s_version}: {err}")
+            raise UsageError(f"--k0s-version {args.k0s_version}: {err}") from None
+    return catalog
+
+
+def _options(args: argparse.Namespace, config: Any) -> Any:
+    from checker.airgap import AirgapError, load_image_list
+    from checker.rules import Options
 
     options = Options()
     images_file = args.airgap_images
@@ -148,28 +158,46 @@ def _check(args: argparse.Namespace) -> int:
         try:
             options.airgap_images = load_image_list(Path(images_file), images_file)
         except AirgapError as err:
-            return _error(str(err))
+            raise UsageError(str(err)) from None
         options.airgap_images_source = images_file
+    return options
 
-    collected = collect(args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
-    selection = Selection(select=_csv(args.select), ignore=_csv(args.ignore))
-    result = run_check(
-        collected, catalog, config, cli_version=args.k0s_version, options=options, selection=selection
-    )
 
-    report = _report_input(result)
-    report.show_suppressed = args.show_suppressed
+def _write_reports(args: argparse.Namespace, report: Any) -> None:
+    from checker.report import writer
+
     outputs = getattr(args, "outputs", None) or [["text", None]]
     for format_name, output in outputs:
-        writer = WRITERS[format_name]
-        if output:
-            try:
-                with open(output, "w", encoding="utf-8") as handle:
-                    writer(report, handle)
-            except OSError as err:
-                return _error(f"cannot write {output}: {err.strerror or err}")
-        else:
-            writer(report, sys.stdout)
+        write = writer(format_name)
+        if not output:
+            write(report, sys.stdout)
+            continue
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                write(report, handle)
+        except OSError as err:
+            raise UsageError(f"cannot write {output}: {err.strerror or err}") from None
+
+
+def _check(args: argparse.Namespace) -> int:
+    from checker.engine import Selection, run_check
+    from checker.sources import collect
+
+    cwd = Path.cwd()
+    try:
+        config = _load_config(args, cwd)
+        catalog = _load_catalog(args)
+        options = _options(args, config)
+        collected = collect(args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
+        selection = Selection(select=_csv(args.select), ignore=_csv(args.ignore))
+        result = run_check(
+            collected, catalog, config, cli_version=args.k0s_version, options=options, selection=selection
+        )
+        report = _report_input(result)
+        report.show_suppressed = args.show_suppressed
+        _write_reports(args, report)
+    except UsageError as err:
+        return _error(str(err))
     for error in result.input_errors:
         sys.stderr.write(f"k0s-policy: {error}\n")
     if result.input_errors:

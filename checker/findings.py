@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,6 +46,8 @@ class Finding:
         """Stable across unrelated edits: it names the rule, file, cluster and node, never a line."""
         anchor = self.node or f"line:{self.line}"
         key = "\x1f".join((self.rule, self.path, self.cluster, anchor, str(self.data.get("subject", ""))))
+        import hashlib  # only reports that print fingerprints pay for it
+
         return hashlib.sha256(key.encode()).hexdigest()[:24]
 
     def sort_key(self) -> tuple[str, int, int, str]:
