@@ -63,6 +63,9 @@ spec:
     address: 10.20.0.11
   storage:
     type: etcd
+  install:
+    users:
+      etcdUser: etcd
   network:
     serviceCIDR: 10.96.0.0/12
     clusterDomain: cluster.local
@@ -208,8 +211,8 @@ def test_node_local_keys_in_the_exported_object_are_k0s402(tmp_path: Path) -> No
     assert [(f.node, f.line, f.column) for f in findings] == [
         ("spec.api", 8, 3),
         ("spec.storage", 10, 3),
-        ("spec.network.dualStack", 16, 5),
-    ]
+        ("spec.install", 12, 3),
+    ]  # dualStack is cluster-wide: k0s keeps it in the object
     api = findings[0]
     assert api.severity is Severity.WARNING
     assert "node-local setting" in api.message

@@ -60,13 +60,16 @@ NETWORK_DEFAULTS: dict[YamlPath, Any] = {
 
 _NO_DEFAULT = object()
 
-# Node-local settings: each controller takes them from its own k0s.yaml, never from the object.
-NODE_LOCAL_BLOCKS: tuple[YamlPath, ...] = (("spec", "api"), ("spec", "storage"))
+# Node-local settings: each controller takes them from its own k0s.yaml, never from the object. This is
+# the union of what k0s's ClusterConfig.GetClusterWideConfig removes before writing the object across
+# releases: spec.api, spec.storage, spec.install always; network.serviceCIDR always; clusterDomain,
+# controlPlaneLoadBalancing and primaryAddressFamily in the releases that have them.
+NODE_LOCAL_BLOCKS: tuple[YamlPath, ...] = (("spec", "api"), ("spec", "storage"), ("spec", "install"))
 NODE_LOCAL_NETWORK: tuple[str, ...] = (
     "serviceCIDR",
     "clusterDomain",
-    "dualStack",
     "controlPlaneLoadBalancing",
+    "primaryAddressFamily",
 )
 
 # What k0sctl keeps writing to every controller when dynamic config is on (its node config).
