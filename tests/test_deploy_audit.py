@@ -1,0 +1,145 @@
+"""The in-cluster audit deployment (deploy/kubernetes/) and the workflow example of
+docs/integrations/audits.md, read with the tool's own schema-free YAML loader: the audit's role is
+read-only and covers exactly what `k0s-policy audit --in-cluster` reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.yamldoc import parse_bytes
+from conftest import REPO_ROOT
+
+DEPLOY = REPO_ROOT / "deploy" / "kubernetes"
+AUDITS_DOC = REPO_ROOT / "docs" / "integrations" / "audits.md"
+READ_VERBS = {"get", "list", "watch"}
+READ_RESOURCES = {
+    ("k0s.k0sproject.io", "clusterconfigs"),
+    ("autopilot.k0sproject.io", "plans"),
+    ("", "nodes"),
+}
+PLACEHOLDER = "REPLACE-ME/k0s-policy:0.1.0"
+
+
+def load(path: Path) -> list[Any]:
+    parsed = parse_bytes(path.name, path.read_bytes())
+    assert not parsed.problems, parsed.problems
+    return [document.data for document in parsed.documents if document.data is not None]
+
+
+@pytest.fixture(scope="module")
+def objects() -> dict[tuple[str, str], dict[str, Any]]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(DEPLOY.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for data in load(path):
+            key = (data["kind"], data["metadata"]["name"])
+            assert key not in found, f"{key} defined twice"
+            found[key] = data
+    return found
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    (kustomization,) = load(DEPLOY / "kustomization.yaml")
+    manifests = {p.name for p in DEPLOY.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == manifests
+
+
+def test_only_the_expected_objects(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
+    assert set(objects) == {
+        ("Namespace", "k0s-policy"),
+        ("ServiceAccount", "k0s-policy-audit"),
+        ("ClusterRole", "k0s-policy-audit-read"),
+        ("ClusterRoleBinding", "k0s-policy-audit-read"),
+        ("CronJob", "k0s-policy-audit"),
+    }
+
+
+def test_cluster_role_is_read_only(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
+    role = objects[("ClusterRole", "k0s-policy-audit-read")]
+    granted: set[tuple[str, str]] = set()
+    for rule in role["rules"]:
+        assert set(rule) <= {"apiGroups", "resources", "verbs"}, "no nonResourceURLs, no resourceNames tricks"
+        assert set(rule["verbs"]) <= READ_VERBS, rule
+        assert "*" not in rule["verbs"] + rule["apiGroups"] + rule["resources"], rule
+        granted |= {(group, resource) for group in rule["apiGroups"] for resource in rule["resources"]}
+    assert granted == READ_RESOURCES
+    assert "aggregationRule" not in role
+
+
+def test_binding_ties_the_role_to_the_cronjob_account(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
+    binding = objects[("ClusterRoleBinding", "k0s-policy-audit-read")]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "k0s-policy-audit-read",
+    }
+    account = objects[("ServiceAccount", "k0s-policy-audit")]
+    cronjob = objects[("CronJob", "k0s-policy-audit")]
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert binding["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": pod["serviceAccountName"],
+            "namespace": cronjob["metadata"]["namespace"],
+        }
+    ]
+    assert account["metadata"]["namespace"] == cronjob["metadata"]["namespace"] == "k0s-policy"
+
+
+def test_cronjob_runs_the_audit_in_cluster(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
+    cronjob = objects[("CronJob", "k0s-policy-audit")]
+    assert len(cronjob["spec"]["schedule"].split()) == 5
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (clone,) = pod["initContainers"]
+    (audit,) = pod["containers"]
+    assert clone["command"][:2] == ["git", "clone"] and "--depth" not in " ".join(clone["command"])
+    assert audit["args"][0] == "audit" and "--in-cluster" in audit["args"]
+    assert audit["workingDir"] == "/work/repo" and clone["command"][-1] == "/work/repo"
+    assert clone["image"] == audit["image"] == PLACEHOLDER
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    for container in (clone, audit):
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False and context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_the_placeholder_image_is_documented() -> None:
+    doc = AUDITS_DOC.read_text(encoding="utf-8")
+    assert PLACEHOLDER in doc and "deploy/kubernetes/Dockerfile" in doc
+    assert "deploy/kubernetes/Dockerfile" in (DEPLOY / "cronjob.yaml").read_text(encoding="utf-8")
+
+
+def yaml_blocks(text: str) -> list[str]:
+    blocks: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if current is None and line.strip() == "```yaml":
+            current = []
+        elif current is not None and line.strip() == "```":
+            blocks.append("\n".join(current) + "\n")
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def test_the_documented_workflow_is_a_scheduled_audit() -> None:
+    (workflow_text,) = yaml_blocks(AUDITS_DOC.read_text(encoding="utf-8"))
+    parsed = parse_bytes("workflow.yaml", workflow_text.encode())
+    assert not parsed.problems
+    workflow = parsed.documents[0].data
+    # YAML 1.1 reads the key `on` as true; GitHub reads it as "on"
+    trigger = workflow.get("on", workflow.get(True))
+    (schedule,) = trigger["schedule"]
+    assert len(schedule["cron"].split()) == 5
+    assert workflow["permissions"] == {"contents": "read", "issues": "write"}
+    steps = workflow["jobs"]["audit"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0
+    audit = next(step for step in steps if step.get("id") == "audit")
+    assert "k0s-policy audit" in audit["run"] and "--markdown audit.md" in audit["run"]
+    assert "GITHUB_STEP_SUMMARY" in audit["run"]
