@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from checker.cluster import Cluster, group, resolve_airgap, resolve_target
 from checker.config import Config, matching_ignore
@@ -15,8 +16,8 @@ from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
 from checker.rules.core import NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
 from checker.schemas import validate
-from checker.sources import Collected
-from checker.yamldoc import parse_bytes
+from checker.sources import STDIN_LABEL, Collected
+from checker.yamldoc import ParsedFile, parse_bytes
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Selection:
     ignore: frozenset[str] = frozenset()
 
     def wants(self, rule_id: str) -> bool:
+        rule_id = rule_id.upper()  # ids are case-insensitive (Rego policies name their own)
         if self.select and not any(rule_id.startswith(s) for s in self.select):
             return False
         return not any(rule_id.startswith(s) for s in self.ignore)
@@ -47,6 +49,17 @@ class Result:
         return [f for f in self.findings if not f.suppressed_by]
 
 
+class Policies(Protocol):
+    """Checks from outside the rule catalogue, such as conftest-style Rego policies (checker.rego).
+
+    Called once per run with every cluster; returns findings, which then go through suppressions,
+    selection and configuration like the rules' own, and problems of the policies themselves, which
+    end the run with exit code 2 like unreadable input.
+    """
+
+    def evaluate(self, clusters: Sequence[Cluster]) -> tuple[list[Finding], list[str]]: ...
+
+
 def run_check(
     collected: Collected,
     catalog: Catalog,
@@ -56,6 +69,7 @@ def run_check(
     options: Options | None = None,
     selection: Selection | None = None,
     today: dt.date | None = None,
+    policies: Policies | None = None,
 ) -> Result:
     options = options or Options()
     selection = selection or Selection()
@@ -64,6 +78,7 @@ def run_check(
     findings: list[Finding] = []
     objects: list[K0sObject] = []
     suppressions: dict[str, dict[int, Suppression]] = {}
+    streams: list[tuple[bytes, ParsedFile]] = []  # stdin: findings move to the origin files
 
     for source in collected.sources:
         parsed = parse_bytes(source.path, source.raw)
@@ -83,6 +98,8 @@ def run_check(
                 Finding(YAML_ERROR.id, Severity.INFO, "file is empty: nothing to check", source.path, 1, 1)
             )
         result.documents += len(parsed.documents)
+        if source.path == STDIN_LABEL:
+            streams.append((source.raw, parsed))
         found_here = False
         for document in parsed.documents:
             for item in classify(document):
@@ -129,12 +146,22 @@ def run_check(
                 continue
             findings.extend(check(context))
         result.skipped.extend(context.skipped)
+    if policies is not None:
+        found, problems = policies.evaluate(clusters)
+        findings.extend(found)
+        result.input_errors.extend(problems)
 
     # Suppressions first: a reasonless suppression comment is itself a finding (K0S009) that
     # selection and configuration must be able to switch off like any other.
     findings = apply_suppressions(findings, suppressions)
+    if streams:
+        from checker.origin import relocate  # only runs that read stdin pay for it
+
+        findings = relocate(findings, streams)
     findings = [
-        f for f in findings if selection.wants(f.rule) and config.severities.get(f.rule, 0) is not None
+        f
+        for f in findings
+        if selection.wants(f.rule) and config.severities.get(f.rule.upper(), 0) is not None
     ]
     findings = [_apply_config(f, config, today or dt.date.today()) for f in findings]
     result.findings = sorted(findings, key=Finding.sort_key)
@@ -152,10 +179,10 @@ def _checks_to_run(selection: Selection, config: Config) -> list[tuple[Check, li
 
 
 def _apply_config(finding: Finding, config: Config, today: dt.date) -> Finding:
-    override = config.severities.get(finding.rule)
+    override = config.severities.get(finding.rule.upper())
     if override is not None:
         finding = replace(finding, severity=override)
-    entry = matching_ignore(config, finding.rule, finding.path, today)
+    entry = matching_ignore(config, finding.rule.upper(), finding.path, today)
     if entry is not None and not finding.suppressed_by:
         finding = replace(finding, suppressed_by=f"{config.path} ignore (line {entry.line}): {entry.reason}")
     return finding

@@ -91,7 +91,7 @@ def apply_suppressions(
         comments = suppressions_by_path.get(finding.path, {})
         for line in (finding.line, finding.line - 1):
             comment = comments.get(line)
-            if comment is None or finding.rule not in comment.rules:
+            if comment is None or finding.rule.upper() not in comment.rules:
                 continue
             if not comment.reason:
                 reasonless[(finding.path, comment.line)] = comment

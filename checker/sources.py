@@ -165,6 +165,8 @@ def collect(
             if not expanded:
                 collected.errors.append(SourceError(argument, "no file matches this pattern"))
             for path in expanded:
+                if path.is_symlink():
+                    continue  # a pattern is a walk: links are not followed (name the file to read it)
                 if path.is_dir():
                     add_tree(path)
                 elif path.suffix.lower() in YAML_SUFFIXES:

@@ -79,3 +79,11 @@ def test_utf16_files_pass_the_prefilter(tmp_path: Path) -> None:
     (tmp_path / "a" / "k0s.yaml").write_bytes(K0S.encode("utf-16"))
     collected = collect(["a"], cwd=tmp_path)
     assert [s.path for s in collected.sources] == ["a/k0s.yaml"]
+
+
+def test_globs_do_not_follow_symlinks(tmp_path: Path) -> None:
+    outside = write(tmp_path, "outside/secret.yaml", K0S)
+    write(tmp_path, "repo/real.yaml", K0S)
+    os.symlink(outside, tmp_path / "repo" / "link.yaml")
+    collected = collect(["repo/*.yaml"], cwd=tmp_path)
+    assert [s.path for s in collected.sources] == ["repo/real.yaml"]

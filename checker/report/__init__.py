@@ -17,6 +17,10 @@ Writer = Callable[[ReportInput, TextIO], None]
 FORMATS: dict[str, str] = {
     "text": "checker.report.text",
     "json": "checker.report.json_report",
+    "sarif": "checker.report.sarif",
+    "junit": "checker.report.junit",
+    "github": "checker.report.github",
+    "conftest-json": "checker.report.conftest_json",
 }
 
 

@@ -49,5 +49,12 @@ def write(report: ReportInput, out: TextIO) -> None:
         "input_errors": report.input_errors,
         "summary": report.summary(),
     }
+    # PR mode and baselines (absent otherwise); fixed findings carry their base-revision location
+    if report.notes:
+        document["notes"] = report.notes
+    if report.fixed is not None:
+        document["fixed"] = [finding_to_dict(f) for f in report.fixed]
+    if report.added_suppressions is not None:
+        document["added_suppressions"] = [finding_to_dict(f) for f in report.added_suppressions]
     json.dump(document, out, indent=2)
     out.write("\n")

@@ -16,6 +16,18 @@ class ClusterLine:
     dynamic_config: bool
 
 
+@dataclass(frozen=True)
+class CheckedObject:
+    """One k0s object that was checked: where it starts and what it is (for per-object reports)."""
+
+    path: str
+    line: int
+    kind: str
+    name: str
+    cluster: str
+    base: str = ""  # its YAML path inside the document ("spec.k0s.config" when embedded)
+
+
 @dataclass
 class ReportInput:
     findings: list[Finding]
@@ -27,6 +39,15 @@ class ReportInput:
     input_errors: list[str] = field(default_factory=list)
     tool_version: str = ""
     show_suppressed: bool = False
+    fail_on: str = "error"  # --fail-on: reports that mark failures (JUnit) agree with the exit code
+    checked: list[CheckedObject] = field(default_factory=list)
+    # PR mode and baselines: remarks on the comparison, what the change fixed (None: not asked
+    # for) and the findings that suppression comments added by the change silence (None: no PR mode)
+    notes: list[str] = field(default_factory=list)
+    fixed: list[Finding] | None = None
+    added_suppressions: list[Finding] | None = None
+    # Rego policies (--policy): rules that passed per (file, namespace), conftest's "successes"
+    policy_successes: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def active(self) -> list[Finding]:

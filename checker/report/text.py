@@ -19,6 +19,10 @@ def write(report: ReportInput, out: TextIO) -> None:
         out.write(f"cluster {cluster.name}: target k0s {cluster.target} ({cluster.source}{extra})\n")
     if report.clusters:
         out.write("\n")
+    for note in report.notes:
+        out.write(f"note: {note}\n")
+    if report.notes:
+        out.write("\n")
     shown = report.findings if report.show_suppressed else report.active
     for path, group in groupby(shown, key=lambda f: f.path):
         for finding in group:
@@ -30,6 +34,7 @@ def write(report: ReportInput, out: TextIO) -> None:
             elif finding.fix and finding.fix not in finding.message:
                 out.write(f"    fix: {finding.fix}\n")
         out.write("\n")
+    _comparison_sections(report, out)
     for error in report.input_errors:
         out.write(f"input error: {error}\n")
     for skipped in report.skipped:
@@ -45,3 +50,23 @@ def write(report: ReportInput, out: TextIO) -> None:
         f"{report.files_read} files read, {report.documents} documents checked, {len(report.clusters)} cluster{'' if len(report.clusters) == 1 else 's'}: "
         f"{', '.join(parts)}{suppressed}; {len(report.skipped)} checks skipped\n"
     )
+
+
+def _comparison_sections(report: ReportInput, out: TextIO) -> None:
+    """PR mode: the suppressions the change adds, and (--show-fixed) the findings it removes."""
+    if report.added_suppressions:
+        out.write("suppressions added by this change (review them):\n")
+        for finding in report.added_suppressions:
+            out.write(
+                f"  {finding.path}:{finding.line}:{finding.column}: {finding.rule} silenced by the "
+                f"{finding.suppressed_by}\n"
+            )
+        out.write("\n")
+    if report.fixed is not None:
+        out.write(f"fixed by this change (where they were at the base revision): {len(report.fixed)}\n")
+        for finding in report.fixed:
+            out.write(
+                f"  {finding.path}:{finding.line}:{finding.column}: fixed {finding.severity} {finding.rule} "
+                f"{finding.message}\n"
+            )
+        out.write("\n")

@@ -336,4 +336,14 @@ AUTOPILOT_PLAN = Rule(
     needs_release=False,
 )
 
-RULES = (KUBE_PROXY_SKEW, SKIPS_MINOR, DOWNGRADE, VERSIONS_DISAGREE, AUTOPILOT_PLAN)
+# Reported by `k0s-policy audit` (checker.audit) from the versions the live nodes report.
+NODE_SKEW = Rule(
+    "K0S306",
+    "live-node-version-skew",
+    Severity.ERROR,
+    "Live nodes break the version-skew policy: control planes over one minor apart, or a kubelet "
+    "newer than the oldest control plane or too far behind it.",
+    needs_release=False,
+)
+
+RULES = (KUBE_PROXY_SKEW, SKIPS_MINOR, DOWNGRADE, VERSIONS_DISAGREE, AUTOPILOT_PLAN, NODE_SKEW)
