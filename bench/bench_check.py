@@ -1045,6 +1045,22 @@ def _bench(out: Path, args: argparse.Namespace, k0s_policy: Path, check_jsonsche
     single_command = [policy, "check", single_file, "--fail-on", "never"]
     single = measure("c  k0s-policy check <one k0s.yaml>", single_command, root, env, args.repeat)
     single_cold = measure("c' the same, no .pyc cache", single_command, root, cold_env, args.repeat)
+    # e: the Rego twins of K0S101/K0S102/K0S201/K0S203 (policies/rego) run next to the Python rules
+    rego_data = out / "k0s-releases.json"
+    run_once([policy, "releases", "export-data", "--output", str(rego_data)], root, env)
+    rego_flags = ["--policy", str(ROOT / "policies" / "rego"), "--data", str(rego_data)]
+    rego_flags += ["--namespace", "k0s.images", "--namespace", "k0s.pullpolicy"]
+    rego_repeat = min(args.repeat, 3)  # seconds per run
+    rego_whole = measure(
+        "e  a + --policy policies/rego",
+        [policy, "check", ".", "--format", "json", "--fail-on", "never", *rego_flags],
+        root,
+        env,
+        rego_repeat,
+    )
+    rego_single = measure(
+        "e' c + --policy policies/rego", [*single_command, *rego_flags], root, env, rego_repeat
+    )
     check_imports = (
         "import checker.cli, checker.airgap, checker.config, checker.engine, "
         "checker.releases, checker.report, checker.rules, checker.sources"
@@ -1059,7 +1075,7 @@ def _bench(out: Path, args: argparse.Namespace, k0s_policy: Path, check_jsonsche
     groups = import_groups(check_imports, root, env, top=6)
     load_after = load_average()
 
-    rows = [whole, schema, single, single_cold, startup, import_cli, import_all]
+    rows = [whole, schema, single, single_cold, rego_whole, rego_single, startup, import_cli, import_all]
     width = max(len(s.label) for s in rows)
     print(f"{'case':{width}}  {'wall median':>11}  {'wall min':>8}  {'cpu':>7}  {'peak RSS':>9}")
     for s in rows:
@@ -1072,6 +1088,13 @@ def _bench(out: Path, args: argparse.Namespace, k0s_policy: Path, check_jsonsche
     failed = failing_files(schema.runs[-1].stdout)
     print(f"b: {len(repo.clusterconfig_files)} files (standalone k0s.yaml + exported objects), {failed} fail")
     print(f"c: {single_file}")
+    documents = len(repo.k0s_files)
+    print(
+        f"e: the Rego path costs {(rego_whole.median - whole.median) / documents * 1000:.1f} ms per k0s document "
+        f"(+{rego_whole.median - whole.median:.2f} s over a for {documents} documents), next to "
+        f"{whole.median / documents * 1000:.1f} ms per k0s document for the whole check a; compiling the "
+        f"policies and release data once: about {(rego_single.median - single.median) * 1000:.0f} ms (e' - c)"
+    )
     print(
         f"d: what `check` imports costs {(import_all.best - startup.best) * 1000:.0f} ms over start-up "
         f"(checker.cli alone {(import_cli.best - startup.best) * 1000:.0f} ms; differences of the min walls); "
