@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import operator
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +14,6 @@ from pathlib import Path
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 STDIN_LABEL = "<stdin>"
-
-# Every k0s, k0sctl and autopilot document names its apiVersion with "k0s" in it; anything that does
-# not contain those three letters anywhere cannot be one of ours (or a near-miss of one), so it is not
-# parsed at all. This is what keeps a repository of ten thousand ordinary manifests cheap.
-_K0S_MENTION = re.compile(rb"[kK]0[sS]")
 
 
 @dataclass(frozen=True)
@@ -45,12 +40,13 @@ class Collected:
 
 
 def mentions_k0s(raw: bytes) -> bool:
+    """The pre-filter: every k0s, k0sctl and autopilot document names its apiVersion with "k0s" in it;
+    a file without those three letters cannot be one of ours (or a near-miss of one), so it is not
+    parsed at all. This is what keeps a repository of ten thousand ordinary manifests cheap."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True  # UTF-16 text: the bytes of "k0s" are interleaved with zeros, so parse it
-    # Substring tests are memchr-fast; the regex only runs on the rare file with "0s"/"0S" in it.
-    if b"0s" not in raw and b"0S" not in raw:
-        return False
-    return _K0S_MENTION.search(raw) is not None
+    # Four memchr-fast substring tests beat one regex: durations like "30s" make "0s" common.
+    return b"k0s" in raw or b"K0s" in raw or b"k0S" in raw or b"K0S" in raw
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -78,6 +74,9 @@ def is_ignored(relative: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+_entry_name = operator.attrgetter("name")
+
+
 def _join(shown: str, name: str) -> str:
     return name if shown in ("", ".") else f"{shown}/{name}"
 
@@ -93,7 +92,7 @@ def _walk(root: str, shown_root: str, ignore: Sequence[str]) -> Iterator[tuple[s
     while stack:
         directory, shown_dir = stack.pop()
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name, reverse=True)
+            entries = sorted(os.scandir(directory), key=_entry_name, reverse=True)
         except OSError:
             continue
         for entry in entries:
@@ -115,8 +114,16 @@ def _expand(argument: str, cwd: Path) -> list[Path] | None:
 
 
 def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+    # os-level reads: no buffered file object per file, which shows on ten thousand files.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        chunks = [os.read(fd, max(size, 1) + 1)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def collect(

@@ -56,5 +56,5 @@ def write(report: ReportInput, out: TextIO) -> None:
         document["fixed"] = [finding_to_dict(f) for f in report.fixed]
     if report.added_suppressions is not None:
         document["added_suppressions"] = [finding_to_dict(f) for f in report.added_suppressions]
-    json.dump(document, out, indent=2)
+    out.write(json.dumps(document, indent=2))  # one write: json.dump writes each token separately
     out.write("\n")
