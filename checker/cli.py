@@ -230,32 +230,40 @@ def _write_reports(args: argparse.Namespace, report: Any) -> None:
             raise UsageError(f"cannot write {output}: {err.strerror or err}") from None
 
 
-def _check(args: argparse.Namespace) -> int:
-    from checker.engine import Selection, run_check
+def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selection: Any) -> tuple[Any, Any]:
+    """One check of the files as they are on disk: the result and the report input built from it."""
+    from checker.engine import run_check
     from checker.sources import collect
+
+    config = _load_config(args, cwd)
+    options = _options(args, config)
+    paths = _related(args.paths, cwd) if args.skip_unrelated else args.paths
+    collected = collect(paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
+    policies = _policies(args)
+    result = run_check(
+        collected,
+        catalog,
+        config,
+        cli_version=args.k0s_version,
+        options=options,
+        selection=selection,
+        policies=policies,
+    )
+    report = _report_input(result)
+    report.policy_successes = policies.successes if policies is not None else {}
+    return result, report
+
+
+def _check(args: argparse.Namespace) -> int:
+    from checker.engine import Selection
 
     cwd = Path.cwd()
     if args.diff_base or args.baseline or args.write_baseline or args.show_fixed:
         return _check_compared(args, cwd)
     try:
-        config = _load_config(args, cwd)
         catalog = _load_catalog(args)
-        options = _options(args, config)
-        paths = _related(args.paths, cwd) if args.skip_unrelated else args.paths
-        collected = collect(paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
         selection = Selection(select=_csv(args.select), ignore=_csv(args.ignore))
-        policies = _policies(args)
-        result = run_check(
-            collected,
-            catalog,
-            config,
-            cli_version=args.k0s_version,
-            options=options,
-            selection=selection,
-            policies=policies,
-        )
-        report = _report_input(result)
-        report.policy_successes = policies.successes if policies is not None else {}
+        result, report = _run_working_tree(args, cwd, catalog, selection)
         report.show_suppressed = args.show_suppressed
         report.fail_on = args.fail_on
         _write_reports(args, report)
@@ -300,8 +308,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
     """PR mode (checker.prmode) and baselines (checker.baseline): report only what is not known."""
     from checker import __version__
     from checker.baseline import BaselineError, load_baseline, write_baseline
-    from checker.engine import Selection, run_check
-    from checker.sources import collect
+    from checker.engine import Selection
 
     try:
         if args.write_baseline and (args.baseline or args.diff_base):
@@ -338,22 +345,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
             policies = comparison.policies
             report.policy_successes = policies.successes if policies is not None else {}
         else:
-            config = _load_config(args, cwd)
-            options = _options(args, config)
-            paths = _related(args.paths, cwd) if args.skip_unrelated else args.paths
-            collected = collect(paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
-            policies = _policies(args)
-            result = run_check(
-                collected,
-                catalog,
-                config,
-                cli_version=args.k0s_version,
-                options=options,
-                selection=selection,
-                policies=policies,
-            )
-            report = _report_input(result)
-            report.policy_successes = policies.successes if policies is not None else {}
+            result, report = _run_working_tree(args, cwd, catalog, selection)
         if args.write_baseline and not result.input_errors:
             count = write_baseline(
                 Path(args.write_baseline), args.write_baseline, result.findings, __version__
