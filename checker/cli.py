@@ -332,7 +332,8 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
                     exclude=args.exclude,
                     config_file=args.config,
                     no_config=args.no_config,
-                    make_policies=lambda: _policies(args),
+                    make_policies=lambda dirs: _policies(args, dirs),
+                    policy_dirs=args.policy or (),
                 )
             except PRModeError as err:
                 raise UsageError(str(err)) from None
@@ -664,8 +665,9 @@ def _add_policy_arguments(check: argparse.ArgumentParser) -> None:
     )
 
 
-def _policies(args: argparse.Namespace) -> Any:
-    """The Rego policies of a check, or None without --policy."""
+def _policies(args: argparse.Namespace, dirs: Sequence[str] | None = None) -> Any:
+    """The Rego policies of a check, or None without --policy (``dirs`` replaces --policy's
+    directories, as PR mode does with the base revision's copies)."""
     if not args.policy:
         if args.data or args.namespace or args.all_namespaces or args.combine:
             raise UsageError("--data, --namespace, --all-namespaces and --combine need --policy")
@@ -676,7 +678,7 @@ def _policies(args: argparse.Namespace) -> Any:
 
     namespaces = None if args.all_namespaces else (args.namespace or [DEFAULT_NAMESPACE])
     try:
-        return RegoPolicies(load_policy_set(args.policy, args.data or ()), namespaces, args.combine)
+        return RegoPolicies(load_policy_set(dirs or args.policy, args.data or ()), namespaces, args.combine)
     except PolicyError as err:
         raise UsageError(str(err)) from None
 

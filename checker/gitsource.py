@@ -332,3 +332,26 @@ def collect_from_git(
         elif isinstance(item, Blob):
             add(item, rel, explicit=True, key=target)
     return collected
+
+
+def export_directory(revision: Revision, rel: str, destination: Path) -> int:
+    """Write the files of one directory at the revision below ``destination`` (never the work tree).
+
+    Used for policy directories in PR mode: they must come from the base, not from the change.
+    Returns the number of files written; links and submodules are left out.
+    """
+    from git import Tree
+
+    tree = revision.entry(rel)
+    if not isinstance(tree, Tree):
+        return 0
+    written = 0
+    for blob in tree.traverse():
+        if blob.type != "blob" or blob.mode == _SYMLINK_MODE:
+            continue
+        inner = posixpath.relpath(str(blob.path), rel) if rel else str(blob.path)
+        target = destination.joinpath(*inner.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob.data_stream.read())
+        written += 1
+    return written

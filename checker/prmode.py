@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +37,7 @@ from checker.baseline import Known, unmatched
 from checker.config import CONFIG_NAME, Config, ConfigError, find_config, parse_config
 from checker.engine import Policies, Result, Selection, run_check
 from checker.findings import Finding
-from checker.gitsource import GitSourceError, Revision, collect_from_git, open_revision
+from checker.gitsource import GitSourceError, Revision, collect_from_git, export_directory, open_revision
 from checker.releases import Catalog
 from checker.rules import Options
 from checker.sources import STDIN, collect, display_path
@@ -169,11 +170,13 @@ def run_pr_check(
     exclude: Sequence[str] = (),
     config_file: str | None = None,
     no_config: bool = False,
-    make_policies: Callable[[], Policies | None] | None = None,
+    make_policies: Callable[[Sequence[str]], Policies | None] | None = None,
+    policy_dirs: Sequence[str] = (),
     today: dt.date | None = None,
 ) -> Comparison:
-    """``make_policies`` gives the Rego policies of one run (from the command line, never from
-    the change); it is called once per revision, so each run counts its own results."""
+    """``make_policies`` builds the Rego policies of one run from policy directories; it is called
+    once per revision, so each run counts its own results. Directories inside the repository are
+    read from the base revision for both runs, so a change cannot weaken its own policies."""
     if STDIN in arguments:
         raise PRModeError("--diff-base compares files of a git repository; stdin (-) has no base revision")
     today = today or dt.date.today()
@@ -181,8 +184,11 @@ def run_pr_check(
         revision = open_revision(cwd, diff_base)
     except GitSourceError as err:
         raise PRModeError(str(err)) from None
+    scratch = tempfile.TemporaryDirectory(prefix="k0s-policy-base-policies-")
     try:
-        return _compare(
+        dirs, policy_note = _base_policy_dirs(revision, policy_dirs, cwd, Path(scratch.name))
+        build = make_policies or _no_policies
+        comparison = _compare(
             revision,
             arguments,
             cwd=cwd,
@@ -193,13 +199,46 @@ def run_pr_check(
             exclude=exclude,
             config_file=config_file,
             no_config=no_config,
-            make_policies=make_policies or _no_policies,
+            make_policies=lambda: build(dirs),
             today=today,
         )
+        if policy_note:
+            comparison.notes.append(policy_note)
+        return comparison
     except GitSourceError as err:
         raise PRModeError(str(err)) from None
     finally:
         revision.close()
+        scratch.cleanup()
+
+
+def _base_policy_dirs(
+    revision: Revision, policy_dirs: Sequence[str], cwd: Path, scratch: Path
+) -> tuple[list[str], str]:
+    """Policy directories to use: the base revision's copy of those inside the repository."""
+    dirs: list[str] = []
+    from_base: list[str] = []
+    for index, directory in enumerate(policy_dirs):
+        try:
+            rel = revision.relative(cwd, directory)
+        except GitSourceError:
+            dirs.append(directory)  # outside the repository: the change cannot touch it
+            continue
+        if not revision.is_directory(rel):
+            raise PRModeError(
+                f"--policy {directory}: no such directory at the base revision {revision.short}"
+            )
+        target = scratch / str(index)
+        export_directory(revision, rel, target)
+        dirs.append(str(target))
+        from_base.append(directory)
+    note = ""
+    if from_base:
+        note = (
+            f"policies in {', '.join(from_base)} were read from the base revision {revision.short}: "
+            "a change to them takes effect once it is merged"
+        )
+    return dirs, note
 
 
 def _compare(

@@ -435,3 +435,23 @@ def test_git_collection_matches_the_working_tree(
 )
 def test_glob_pattern(pattern: str, path: str, matches: bool) -> None:
     assert bool(glob_pattern(pattern).fullmatch(path)) is matches
+
+
+def test_policies_in_the_repository_come_from_the_base(tmp_path: Path, monkeypatch, capsys) -> None:
+    pytest.importorskip("regopy")
+    pinned = CLEAN + "    kubeproxy: {image: quay.io/k0sproject/kube-proxy, version: v1.30.5}\n"
+    repo = make_repo(tmp_path / "repo", {"policies/k0s.rego": POLICY, "a/k0s.yaml": CLEAN})
+    # The change pins kube-proxy and, in the same commit, empties the policy that forbids it.
+    commit_change(repo, {"a/k0s.yaml": pinned, "policies/k0s.rego": "package main\n"})
+    monkeypatch.chdir(repo)
+    argv = ["check", "a", "--k0s-version", "1.30", "--select", "rego", "--policy", "policies"]
+    code, report = run_json([*argv, "--diff-base", "main"], capsys)
+    assert code == 1
+    assert [(f["rule"], f["path"]) for f in report["findings"]] == [("rego:main.deny", "a/k0s.yaml")]
+    assert any("were read from the base revision" in note for note in report["notes"])
+    assert (
+        subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+        == ""
+    )
+    # outside PR mode the working tree's (emptied) policy applies
+    assert run_json(argv, capsys)[0] == 0
