@@ -92,7 +92,11 @@ def uploads_image_bundle(k0sctl: K0sObject) -> bool:
     """
     hosts = k0sctl.get("spec", "hosts")
     for host in hosts if isinstance(hosts, list) else []:
-        if not isinstance(host, dict) or host.get("role") not in WORKER_ROLES:
+        if (
+            not isinstance(host, dict)
+            or not isinstance(host.get("role"), str)
+            or host["role"] not in WORKER_ROLES
+        ):
             continue
         files = host.get("files")
         for upload in files if isinstance(files, list) else []:
@@ -179,7 +183,8 @@ def declared_versions(cluster: Cluster, config: Config, cli_version: str | None)
     for plan in cluster.plans:
         for index, command in enumerate(_list(plan.get("spec", "commands"))):
             for command_kind in ("k0supdate", "airgapupdate"):
-                version = command.get(command_kind, {}).get("version") if isinstance(command, dict) else None
+                body = command.get(command_kind) if isinstance(command, dict) else None
+                version = body.get("version") if isinstance(body, dict) else None
                 if isinstance(version, str) and version:
                     node = ("spec", "commands", index, command_kind, "version")
                     sources.append(VersionSource(f"Plan {command_kind}.version", version, plan, node))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from checker.cluster import Cluster, group, resolve_airgap, resolve_target
 from checker.config import Config, matching_ignore
@@ -14,7 +14,7 @@ from checker.findings import Finding, Severity, Suppression, apply_suppressions,
 from checker.releases import Catalog
 from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
-from checker.rules.core import NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
+from checker.rules.core import INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
 from checker.schemas import validate
 from checker.sources import STDIN_LABEL, Collected
 from checker.yamldoc import ParsedFile, parse_bytes
@@ -127,14 +127,20 @@ def run_check(
     clusters = group(objects)
     result.clusters = clusters
     for cluster in clusters:
-        resolve_target(cluster, catalog, config, cli_version)
-        resolve_airgap(cluster, config)
+        findings.extend(
+            _guarded(
+                "resolving the target release", cluster, resolve_target, cluster, catalog, config, cli_version
+            )
+        )
+        findings.extend(_guarded("resolving the air gap", cluster, resolve_airgap, cluster, config))
         validating = (
             selection.wants(SCHEMA_VIOLATION.id) and config.severities.get(SCHEMA_VIOLATION.id, 0) is not None
         )
         if cluster.patch is not None and validating:
             for obj in cluster.objects:
-                findings.extend(validate(obj, cluster.patch.minor, cluster.name))
+                findings.extend(
+                    _guarded("schema validation", cluster, validate, obj, cluster.patch.minor, cluster.name)
+                )
         elif validating:
             result.skipped.append(f"schema validation for cluster {cluster.name}: no release data")
         context = Context(cluster, catalog, config, options)
@@ -144,7 +150,8 @@ def run_check(
                 for rule in waiting:
                     context.skip(rule, "the target release is unknown")
                 continue
-            findings.extend(check(context))
+            label = "the check of " + ", ".join(rule.id for rule in rules)
+            findings.extend(_guarded(label, cluster, check, context))
         result.skipped.extend(context.skipped)
     if policies is not None:
         found, problems = policies.evaluate(clusters)
@@ -166,6 +173,30 @@ def run_check(
     findings = [_apply_config(f, config, today or dt.date.today()) for f in findings]
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
+
+
+def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any) -> list[Finding]:
+    """Runs one step for one cluster; a step that fails on input it did not expect becomes a K0S008
+    finding at the cluster's first document, and every other step still runs."""
+    try:
+        produced = action(*args)
+        return list(produced) if produced is not None else []
+    except Exception as err:  # the one place that must never let a rule take the run down
+        anchor = cluster.objects[0] if cluster.objects else None
+        mark = anchor.start if anchor is not None else None
+        return [
+            Finding(
+                INTERNAL_ERROR.id,
+                INTERNAL_ERROR.severity,
+                f"{what} failed on this cluster's documents ({type(err).__name__}: {err}); the other checks "
+                "ran. This is a bug in k0s-policy: please report it with the document.",
+                anchor.path if anchor is not None else "",
+                mark.line if mark else 1,
+                mark.column if mark else 1,
+                cluster=cluster.name,
+                data={"subject": what},
+            )
+        ]
 
 
 def _checks_to_run(selection: Selection, config: Config) -> list[tuple[Check, list[Rule]]]:

@@ -86,6 +86,8 @@ def pins_in(obj: K0sObject, release: Release, patch: Patch) -> list[Pin]:
         if not isinstance(node, dict) or not ({"image", "version"} & node.keys()):
             continue
         image, version = node.get("image"), node.get("version")
+        if not image and not version:
+            continue  # nothing is pinned (nulls are the schema's business, K0S002)
         default = patch.images.get(component)
         default_ref = ImageRef.parse(default) if default else None
         if not image and default_ref is not None:

@@ -182,7 +182,7 @@ def _type_name(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, dict | list):
+    if value is None or isinstance(value, dict | list):
         return ""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -50,3 +50,52 @@ def test_cli_never_prints_a_traceback_on_bad_input(tmp_path: Path, monkeypatch, 
     assert "weird.yaml:1:1: error K0S001" in out
     assert "empty.yaml:1:1: info K0S001 file is empty" in out
     assert code == 1
+
+
+def test_odd_shapes_inside_k0s_documents_are_findings_not_crashes(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path,
+        "p/plan.yaml",
+        """\
+        apiVersion: autopilot.k0sproject.io/v1beta2
+        kind: Plan
+        metadata: {name: x}
+        spec:
+          commands: [{k0supdate: {version: [1], platforms: 3}}, 7, {airgapupdate: null}]
+        """,
+    )
+    write(
+        tmp_path,
+        "c/k0s.yaml",
+        """\
+        apiVersion: k0s.k0sproject.io/v1beta1
+        kind: ClusterConfig
+        spec:
+          images:
+            coredns: {image: null, version: null}
+          network: null
+        """,
+    )
+    code = main(["check", "p", "c", "--k0s-version", "1.30"])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert code == 1 and "K0S002" in out
+    assert "K0S101" not in out  # null image and version pin nothing
+
+
+def test_a_failing_step_becomes_k0s008_and_the_rest_still_runs(tmp_path: Path) -> None:
+    from checker.engine import _guarded
+
+    write(tmp_path, "c/k0s.yaml", GOOD)
+    cluster = check_paths(["c"], cwd=tmp_path, k0s_version="1.30").clusters[0]
+
+    def step(limit: int) -> list:
+        return [] if limit > 0 else {}["no such key"]
+
+    assert _guarded("the check of K0S999", cluster, step, 1) == []
+    (finding,) = _guarded("the check of K0S999", cluster, step, 0)
+    assert (finding.rule, finding.path, finding.line) == ("K0S008", "c/k0s.yaml", 1)
+    assert "the check of K0S999 failed" in finding.message and "KeyError" in finding.message

@@ -81,6 +81,13 @@ TARGET_NOTE = Rule(
     check=check_target_note,
     needs_release=False,
 )
+INTERNAL_ERROR = Rule(
+    "K0S008",
+    "internal-error",
+    Severity.ERROR,
+    "A check failed on input it did not expect; the other checks ran, this one is reported instead.",
+    needs_release=False,
+)
 SUPPRESSION_WITHOUT_REASON = Rule(
     "K0S009",
     "suppression-without-reason",
@@ -89,4 +96,12 @@ SUPPRESSION_WITHOUT_REASON = Rule(
     needs_release=False,
 )
 
-RULES = (YAML_ERROR, SCHEMA_VIOLATION, UNKNOWN_RELEASE, NEAR_MISS, TARGET_NOTE, SUPPRESSION_WITHOUT_REASON)
+RULES = (
+    YAML_ERROR,
+    SCHEMA_VIOLATION,
+    UNKNOWN_RELEASE,
+    NEAR_MISS,
+    TARGET_NOTE,
+    INTERNAL_ERROR,
+    SUPPRESSION_WITHOUT_REASON,
+)

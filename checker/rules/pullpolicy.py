@@ -102,7 +102,7 @@ def _parsed_list(images: frozenset[str]) -> tuple[ImageRef, ...]:
 def _bundle_images(patch: Patch, repository: str) -> tuple[ImageRef, ...]:
     """The target release's default images, as shipped and as renamed by the repository rewrite."""
     texts = {*patch.images.values(), *patch.effective_images(repository).values()}
-    return tuple(ImageRef.parse(text) for text in sorted(texts))
+    return _parsed_list(frozenset(texts))  # a repository that is no registry name renames nothing usable
 
 
 def _under(name: str, prefix: str) -> bool:
@@ -216,7 +216,11 @@ def _airgap_fix(view: _View, component: str, ref: ImageRef, pin: Pin | None, sou
         )
     else:
         add = f"add {ref} to the image bundle in {AIRGAP_IMAGE_DIR} on every worker"
-    if pin is not None and default is not None and not _same(ref, ImageRef.parse(default)):
+    if (
+        pin is not None
+        and default is not None
+        and not any(_same(ref, d) for d in _parsed_list(frozenset({default})))
+    ):
         return f"remove {view.obj.describe(pin.node)} so k0s runs its own {default}, or {add}"
     return add
 
