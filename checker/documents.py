@@ -7,7 +7,6 @@ knows its own kind and can point at any of its nodes.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -167,6 +166,8 @@ def _near_miss_suggestion(api_version: str, kind: str) -> str | None:
     looks_k0s = group.endswith("k0sproject.io") or (
         "k0s" in group and (kind in _K0S_KINDS or kind.lower() in {"clusterconfig", "cluster", "plan"})
     )
+    import difflib  # only documents that look like a near-miss get here
+
     close = difflib.get_close_matches(api_version, _KNOWN_API_VERSIONS, n=1, cutoff=0.9)
     if not looks_k0s and not close:
         return None
