@@ -446,7 +446,10 @@ def _add_audit_parser(sub: Any) -> None:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from checker.audit import AuditError, Blame, head_commit, open_ref, run_audit, write_reports
+    from checker.audit import run_audit
+    from checker.audit_model import AuditError
+    from checker.audit_report import write_reports
+    from checker.blame import Blame, head_commit, open_ref
     from checker.gitsource import GitSourceError, collect_from_git
     from checker.live import LiveError, load_files, read_cluster
     from checker.sources import collect
