@@ -16,7 +16,7 @@ from typing import Any
 
 from checker.config import Config
 from checker.documents import K0sObject, Kind
-from checker.releases import Catalog, Patch, Resolved, UnknownRelease, minor_key, parse_version
+from checker.releases import Catalog, Patch, Resolved, UnknownRelease, parse_version
 
 AIRGAP_IMAGE_DIR = "/var/lib/k0s/images"
 WORKER_ROLES = frozenset({"worker", "controller+worker", "single"})
@@ -231,10 +231,3 @@ def versions_differ(a: str, b: str) -> bool:
         return parse_version(a) != parse_version(b)
     except ValueError:
         return a.strip() != b.strip()
-
-
-def minor_of(version: str) -> tuple[int, int] | None:
-    try:
-        return minor_key(version)
-    except ValueError:
-        return None

@@ -21,7 +21,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,7 +253,3 @@ def matching_ignore(config: Config, rule: str, path: str, today: dt.date) -> Ign
         if entry.matches(rule, path, today):
             return entry
     return None
-
-
-def exclude_patterns(config: Config, extra: Sequence[str]) -> tuple[str, ...]:
-    return (*config.exclude, *extra)

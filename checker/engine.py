@@ -217,7 +217,3 @@ def _apply_config(finding: Finding, config: Config, today: dt.date) -> Finding:
     if entry is not None and not finding.suppressed_by:
         finding = replace(finding, suppressed_by=f"{config.path} ignore (line {entry.line}): {entry.reason}")
     return finding
-
-
-def rules_in_run(selection: Selection) -> Sequence[Rule]:
-    return [rule for rule in ALL_RULES if selection.wants(rule.id)]
