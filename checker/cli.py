@@ -237,8 +237,9 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
 
     config = _load_config(args, cwd)
     options = _options(args, config)
-    paths = _related(args.paths, cwd) if args.skip_unrelated else args.paths
-    collected = collect(paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
+    collected = collect(
+        args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd, prefilter_named=args.skip_unrelated
+    )
     policies = _policies(args)
     result = run_check(
         collected,
@@ -274,25 +275,6 @@ def _check(args: argparse.Namespace) -> int:
     if result.input_errors:
         return EXIT_USAGE
     return _exit_code(result.active, args.fail_on)
-
-
-def _related(paths: Sequence[str], cwd: Path) -> list[str]:
-    """Named files are checked only when they mention k0s, like the files a directory walk finds
-    (a Helm template is YAML to pre-commit, not to us). Directories, globs and - stay as given."""
-    from checker.sources import mentions_k0s
-
-    kept = []
-    for path in paths:
-        target = cwd / path
-        if path != "-" and target.is_file():
-            try:
-                with open(target, "rb") as handle:
-                    if not mentions_k0s(handle.read()):
-                        continue
-            except OSError:
-                pass  # collect() reports it
-        kept.append(path)
-    return kept
 
 
 def _exit_code(findings: Sequence[Any], fail_on: str) -> int:

@@ -131,8 +131,13 @@ def collect(
     ignore: Sequence[str] = (),
     cwd: Path | None = None,
     stdin: bytes | None = None,
+    prefilter_named: bool = False,
 ) -> Collected:
-    """Read every input named on the command line. Unreadable inputs become errors, not exceptions."""
+    """Read every input named on the command line. Unreadable inputs become errors, not exceptions.
+
+    Named files are read even when they never mention k0s, unless ``prefilter_named``: then they pass
+    the same pre-filter as walked files (pre-commit names every staged YAML file, Helm templates too).
+    """
     cwd = cwd or Path.cwd()
     collected = Collected()
     seen: set[str] = set()
@@ -151,9 +156,13 @@ def collect(
         except OSError as err:
             collected.errors.append(SourceError(shown, f"cannot read file: {err.strerror or err}"))
             return
-        if not explicit and not mentions_k0s(raw):
-            collected.files_prefiltered += 1
-            return
+        if not mentions_k0s(raw):
+            if explicit and prefilter_named:
+                collected.files_seen -= 1  # a named file outside our concern is not counted as read
+                return
+            if not explicit:
+                collected.files_prefiltered += 1
+                return
         collected.sources.append(Source(shown, raw, explicit))
 
     def add_tree(directory: Path) -> None:

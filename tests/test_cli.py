@@ -153,3 +153,16 @@ def test_show_suppressed_and_airgap_list_from_config(
     write(tmp_path, "c/.k0s-policy.yaml", "airgap_images: lists/missing.txt\n")
     code, _, err = run(["check", "c"], capsys)
     assert code == 2 and "c/lists/missing.txt:1: cannot read the image list" in err
+
+
+def test_skip_unrelated_passes_named_files_through_the_prefilter(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "chart/templates/deploy.yaml", "kind: Deployment\nspec: [\n")
+    write(tmp_path, "bad/k0s.yaml", BROKEN)
+    named = ["check", "chart/templates/deploy.yaml", "bad/k0s.yaml", "--k0s-version", "1.30"]
+    code, out, _ = run(named, capsys)
+    assert code == 1 and "chart/templates/deploy.yaml:3:1: error K0S001" in out  # a named template is parsed
+    code, out, _ = run([*named, "--skip-unrelated"], capsys)
+    assert code == 1
+    assert "deploy.yaml" not in out and "bad/k0s.yaml:4:3: error K0S002" in out
+    assert "1 files read" in out
