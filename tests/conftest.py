@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +19,30 @@ from checker.sources import collect
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+
+
+# Small ClusterConfigs shared by the PR-mode and baseline tests: two with a typo key, one clean.
+TYPO = """\
+apiVersion: k0s.k0sproject.io/v1beta1
+kind: ClusterConfig
+spec:
+  imagez: {}
+"""
+
+OTHER_TYPO = """\
+apiVersion: k0s.k0sproject.io/v1beta1
+kind: ClusterConfig
+spec:
+  netwrk: {}
+"""
+
+CLEAN = """\
+apiVersion: k0s.k0sproject.io/v1beta1
+kind: ClusterConfig
+spec:
+  images:
+    default_pull_policy: IfNotPresent
+"""
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +84,25 @@ def rules_of(findings: Iterable[Finding], include_suppressed: bool = False) -> l
 
 def only(findings: Iterable[Finding], rule: str) -> list[Finding]:
     return [f for f in findings if f.rule == rule and not f.suppressed_by]
+
+
+def git(repo: Path, *args: str, author: str = "", date: str = "") -> str:
+    """Run git in a test repository, isolated from the machine's git configuration."""
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_COMMITTER_NAME": "CI Robot",
+        "GIT_COMMITTER_EMAIL": "ci@example.com",
+        "GIT_AUTHOR_NAME": "CI Robot",
+        "GIT_AUTHOR_EMAIL": "ci@example.com",
+    }
+    if author:
+        name, email = author.rsplit(" ", 1)
+        env |= {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.strip("<>")}
+    if date:
+        env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    return done.stdout.strip()

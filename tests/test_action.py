@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, write
+from conftest import REPO_ROOT, git, write
 
 SCRIPT = REPO_ROOT / "scripts" / "action-run.sh"
 ACTION = REPO_ROOT / "action.yml"
@@ -165,15 +165,6 @@ def test_bad_inputs_are_usage_errors(story: Path) -> None:
     done, outputs, _ = run_step(story, INPUT_PATHS="missing.yaml")
     assert done.returncode == 2 and outputs == {"exit-code": "2"}
     assert "usage" in run_step(story, "bogus")[0].stderr
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
 
 
 def command_of(done: subprocess.CompletedProcess[str]) -> str:

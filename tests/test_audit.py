@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import shlex
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ import pytest
 import yaml
 
 from checker.cli import main
-from conftest import REPO_ROOT, write
+from conftest import REPO_ROOT, git, write
 
 LIVE = REPO_ROOT / "tests" / "fixtures" / "live"
 LIVE_FILES = [str(LIVE / "clusterconfig-k0s.yaml"), str(LIVE / "plans.yaml"), str(LIVE / "nodes.yaml")]
@@ -62,25 +60,6 @@ def audit_json(argv: list[str], capsys: pytest.CaptureFixture[str], path: Path) 
 
 
 # --- a real git history ---------------------------------------------------------------------------------
-
-
-def git(repo: Path, *args: str, author: str = "", date: str = "") -> str:
-    env = {
-        **os.environ,
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_COMMITTER_NAME": "CI Robot",
-        "GIT_COMMITTER_EMAIL": "ci@example.com",
-    }
-    if author:
-        name, email = author.rsplit(" ", 1)
-        env |= {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email.strip("<>")}
-    if date:
-        env |= {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-    done = subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True, timeout=60
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture

@@ -10,27 +10,8 @@ import pytest
 from checker.baseline import Known, unmatched
 from checker.cli import main
 from checker.findings import Finding, Severity
-from conftest import write
+from conftest import CLEAN, OTHER_TYPO, TYPO, write
 
-TYPO = """\
-apiVersion: k0s.k0sproject.io/v1beta1
-kind: ClusterConfig
-spec:
-  imagez: {}
-"""
-OTHER_TYPO = """\
-apiVersion: k0s.k0sproject.io/v1beta1
-kind: ClusterConfig
-spec:
-  netwrk: {}
-"""
-CLEAN = """\
-apiVersion: k0s.k0sproject.io/v1beta1
-kind: ClusterConfig
-spec:
-  images:
-    default_pull_policy: IfNotPresent
-"""
 BROKEN_YAML = """\
 apiVersion: k0s.k0sproject.io/v1beta1
 kind: ClusterConfig

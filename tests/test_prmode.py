@@ -12,27 +12,7 @@ import pytest
 from checker.cli import main
 from checker.gitsource import collect_from_git, glob_pattern, open_revision
 from checker.sources import collect
-from conftest import write
-
-TYPO = """\
-apiVersion: k0s.k0sproject.io/v1beta1
-kind: ClusterConfig
-spec:
-  imagez: {}
-"""
-OTHER_TYPO = """\
-apiVersion: k0s.k0sproject.io/v1beta1
-kind: ClusterConfig
-spec:
-  netwrk: {}
-"""
-CLEAN = """\
-apiVersion: k0s.k0sproject.io/v1beta1
-kind: ClusterConfig
-spec:
-  images:
-    default_pull_policy: IfNotPresent
-"""
+from conftest import CLEAN, OTHER_TYPO, TYPO, git, write
 
 
 def k0sctl(version: str) -> str:
@@ -50,17 +30,6 @@ spec:
   k0s:
     version: {version}
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:
