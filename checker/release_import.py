@@ -32,9 +32,12 @@ from checker.releases import (
     PULL_POLICIES,
     RELEASE_FILE_SUFFIXES,
     Catalog,
+    FlowList,
     Patch,
+    QuotedString,
     Release,
     builtin_releases_dir,
+    dump_release,
     load_release_file,
 )
 from checker.userdata import write_atomically
@@ -62,30 +65,6 @@ class ImportOutcome:
 # --- rendering a release file ----------------------------------------------------------------------------
 
 
-class _Quoted(str):
-    __slots__ = ()
-
-
-class _Flow(list[str]):
-    pass
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _represent_quoted(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"')
-
-
-def _represent_flow(dumper: yaml.SafeDumper, data: list[str]) -> yaml.Node:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(data), flow_style=True)
-
-
-_Dumper.add_representer(_Quoted, _represent_quoted)
-_Dumper.add_representer(_Flow, _represent_flow)
-
-
 def _ordered(components: Iterable[str], order: Sequence[str]) -> list[str]:
     rank = {component: i for i, component in enumerate(order)}
     return sorted(components, key=lambda c: (rank.get(c, len(rank)), c))
@@ -98,7 +77,7 @@ def patch_entry(patch: Patch, order: Sequence[str]) -> dict[str, Any]:
         "dynamic_config": patch.dynamic_config,
         "pull_policy_honoured": patch.pull_policy_honoured,
         "repository_idempotent": patch.repository_idempotent,
-        "repository_rewrites": _Flow(_ordered(patch.repository_rewrites, order)),
+        "repository_rewrites": FlowList(_ordered(patch.repository_rewrites, order)),
         "images": dict(patch.images),
     }
 
@@ -113,14 +92,13 @@ def render(
     order = list(image_paths)
     document = {
         "format": FORMAT_VERSION,
-        "minor": _Quoted(minor),
+        "minor": QuotedString(minor),
         "default_pull_policy": default_pull_policy,
         "image_paths": image_paths,
-        "kubernetes_versioned": _Flow(_ordered(kubernetes_versioned, order)),
+        "kubernetes_versioned": FlowList(_ordered(kubernetes_versioned, order)),
         "patches": sorted(patches, key=lambda p: Version(p["version"][1:])),
     }
-    body = yaml.dump(document, Dumper=_Dumper, default_flow_style=False, sort_keys=False, width=4096)
-    return HEADER + body
+    return dump_release(document, HEADER)
 
 
 # --- placing images on components ------------------------------------------------------------------------
@@ -311,7 +289,7 @@ def import_release(
         "dynamic_config": base.dynamic_config,
         "pull_policy_honoured": base.pull_policy_honoured,
         "repository_idempotent": base.repository_idempotent,
-        "repository_rewrites": _Flow(rewrites),
+        "repository_rewrites": FlowList(rewrites),
         "images": images,
     }
     notes.append(

@@ -430,6 +430,41 @@ def builtin_releases_dir() -> Any:
     return importlib.resources.files("checker.policies") / "releases"
 
 
+# --- writing release files (tools/gen_releases.py and `releases import` emit the same format) -----------
+
+
+class QuotedString(str):
+    """A scalar written in double quotes (a minor such as "1.30" must never read back as a number)."""
+
+
+class FlowList(list[str]):
+    """A list written on one line, as the release files keep component lists."""
+
+
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _ReleaseDumper(_BaseDumper):  # type: ignore[misc,valid-type]
+    pass
+
+
+_ReleaseDumper.add_representer(
+    QuotedString, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"')
+)
+_ReleaseDumper.add_representer(
+    FlowList,
+    lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", list(data), flow_style=True),
+)
+
+
+def dump_release(document: Mapping[str, Any], header: str) -> str:
+    """A release file's text: the header comment, then the document with keys in the order given."""
+    body = yaml.dump(
+        dict(document), Dumper=_ReleaseDumper, default_flow_style=False, sort_keys=False, width=4096
+    )
+    return header + body
+
+
 # --- the catalogue -------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 from packaging.version import Version
 
+from checker.releases import FlowList, QuotedString, dump_release
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 DEFAULT_OUT = REPO_ROOT / "policies" / "releases"
@@ -37,7 +39,6 @@ HEADER = (
 )
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MinorKey = tuple[int, int]
 
@@ -223,30 +224,6 @@ def load_reference(
 # --- building and writing -------------------------------------------------------------------------------
 
 
-class _DoubleQuoted(str):
-    pass
-
-
-class _Flow(list[str]):
-    pass
-
-
-class _Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
-    pass
-
-
-def _represent_double_quoted(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"')
-
-
-def _represent_flow(dumper: yaml.SafeDumper, data: list[str]) -> yaml.Node:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(data), flow_style=True)
-
-
-_Dumper.add_representer(_DoubleQuoted, _represent_double_quoted)
-_Dumper.add_representer(_Flow, _represent_flow)
-
-
 def _check_minor_rewrite_list(key: MinorKey, minor_list: Iterable[str]) -> None:
     for component, since in REWRITTEN_SINCE_MINOR.items():
         if component in minor_list and key < since:
@@ -284,7 +261,7 @@ def build_release(key: MinorKey, tags: list[dict[str, Any]], minor: dict[str, An
                 "dynamic_config": dynamic_config(version),
                 "pull_policy_honoured": pull_policy_honoured(version),
                 "repository_idempotent": repository_idempotent(version),
-                "repository_rewrites": _Flow(repository_rewrites(version, minor_list, images)),
+                "repository_rewrites": FlowList(repository_rewrites(version, minor_list, images)),
                 "images": images,
             }
         )
@@ -320,25 +297,16 @@ def build_release(key: MinorKey, tags: list[dict[str, Any]], minor: dict[str, An
 
     return {
         "format": FORMAT_VERSION,
-        "minor": _DoubleQuoted(name),
+        "minor": QuotedString(name),
         "default_pull_policy": str(minor["default_pull_policy"]),
         "image_paths": image_paths,
-        "kubernetes_versioned": _Flow(c for c in KUBERNETES_VERSIONED if c in image_paths),
+        "kubernetes_versioned": FlowList(c for c in KUBERNETES_VERSIONED if c in image_paths),
         "patches": patches,
     }
 
 
 def render(release: dict[str, Any]) -> str:
-    body = yaml.dump(
-        release,
-        Dumper=_Dumper,
-        default_flow_style=False,
-        sort_keys=False,
-        allow_unicode=False,
-        width=4096,
-        explicit_start=False,
-    )
-    return HEADER + body
+    return dump_release(release, HEADER)
 
 
 def generate(reference: Path) -> dict[str, str]:
