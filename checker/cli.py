@@ -36,6 +36,17 @@ def _csv(values: Sequence[str] | None) -> frozenset[str]:
     return frozenset(v.strip().upper() for value in values or () for v in value.split(",") if v.strip())
 
 
+def _add_repository_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that reads a repository shares (check, audit, fix)."""
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB"
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="use this .k0s-policy.yaml instead of the nearest one"
+    )
+    parser.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from checker import __version__
     from checker.report import FORMATS
@@ -61,13 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--fail-on", choices=FAIL_ON, default="error", help="lowest severity that fails the run"
     )
-    check.add_argument(
-        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB"
-    )
-    check.add_argument(
-        "--config", metavar="FILE", help="use this .k0s-policy.yaml instead of the nearest one"
-    )
-    check.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
+    _add_repository_options(check)
     check.add_argument("--select", action="append", metavar="IDS", help="only these rules (ids or prefixes)")
     check.add_argument("--ignore", action="append", metavar="IDS", help="skip these rules (ids or prefixes)")
     check.add_argument(
@@ -416,13 +421,7 @@ def _add_audit_parser(sub: Any) -> None:
     audit.add_argument(
         "--fail-on", choices=FAIL_ON, default="error", help="lowest severity that needs action"
     )
-    audit.add_argument(
-        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB"
-    )
-    audit.add_argument(
-        "--config", metavar="FILE", help="use this .k0s-policy.yaml instead of the nearest one"
-    )
-    audit.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
+    _add_repository_options(audit)
     audit.add_argument("--airgap-images", metavar="FILE", help="image list the air-gapped nodes hold")
     audit.set_defaults(k0s_version=None)
 
@@ -526,11 +525,7 @@ def _add_fix_parser(sub: Any) -> None:
         help="print a unified diff and change nothing; exit 1 when something would change",
     )
     fix.add_argument("--k0s-version", help="target k0s version for every cluster, as for check")
-    fix.add_argument(
-        "--exclude", action="append", default=[], metavar="GLOB", help="skip paths matching GLOB"
-    )
-    fix.add_argument("--config", metavar="FILE", help="use this .k0s-policy.yaml instead of the nearest one")
-    fix.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
+    _add_repository_options(fix)
     fix.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
 
 
