@@ -1062,8 +1062,8 @@ def _bench(out: Path, args: argparse.Namespace, k0s_policy: Path, check_jsonsche
         "e' c + --policy policies/rego", [*single_command, *rego_flags], root, env, rego_repeat
     )
     check_imports = (
-        "import checker.cli, checker.airgap, checker.config, checker.engine, "
-        "checker.releases, checker.report, checker.rules, checker.sources"
+        "import checker.cli, checker.inputs.airgap, checker.config, checker.workflows.check, "
+        "checker.k0s.releases, checker.report, checker.rules, checker.inputs.sources"
     )
     startup = measure("d  python -c pass", [python, "-c", "pass"], root, env, args.repeat)
     import_cli = measure(

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from checker.findings import Severity
-from checker.sources import is_ignored
-from checker.yamldoc import Document, parse_bytes
+from checker.inputs.sources import is_ignored
+from checker.inputs.yamldoc import Document, parse_bytes
 
 CONFIG_NAME = ".k0s-policy.yaml"
 _TOP_KEYS = {

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from checker.config import Config
-from checker.engine import Result, Selection, run_check
 from checker.findings import Finding
-from checker.releases import Catalog
+from checker.inputs.sources import collect
+from checker.k0s.releases import Catalog
 from checker.rules import Options
-from checker.sources import collect
+from checker.workflows.check import Result, Selection, run_check
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from checker.cli import main
+from checker.cli.app import main
 from conftest import REPO_ROOT, git, write
 
 LIVE = REPO_ROOT / "tests" / "fixtures" / "live"

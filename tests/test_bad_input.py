@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checker.cli import main
+from checker.cli.app import main
 from conftest import check_paths, only, write
 
 GOOD = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  imagez: {}\n"
@@ -87,7 +87,7 @@ def test_odd_shapes_inside_k0s_documents_are_findings_not_crashes(
 
 
 def test_a_failing_step_becomes_k0s008_and_the_rest_still_runs(tmp_path: Path) -> None:
-    from checker.engine import _guarded
+    from checker.workflows.check import _guarded
 
     write(tmp_path, "c/k0s.yaml", GOOD)
     cluster = check_paths(["c"], cwd=tmp_path, k0s_version="1.30").clusters[0]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.baseline import Known, unmatched
-from checker.cli import main
+from checker.cli.app import main
 from checker.findings import Finding, Severity
+from checker.workflows.baseline import Known, unmatched
 from conftest import CLEAN, OTHER_TYPO, TYPO, write
 
 BROKEN_YAML = """\

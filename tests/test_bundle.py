@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from checker import bundle
-from checker.bundle import BundleError, load_bundle, read_bundle
-from checker.cli import main
-from checker.releases import Catalog
+from checker.cli.app import main
+from checker.inputs import bundle
+from checker.inputs.bundle import BundleError, load_bundle, read_bundle
+from checker.k0s.releases import Catalog
 
 TARGET = "v1.30.5+k0s.0"
 CONFIG = (

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from checker.yamldoc import parse_bytes
+from checker.inputs.yamldoc import parse_bytes
 from conftest import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy" / "kubernetes"

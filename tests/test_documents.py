@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from checker.documents import K0sObject, Kind, NearMiss, classify
-from checker.yamldoc import parse_text
+from checker.inputs.yamldoc import parse_text
+from checker.k0s.documents import K0sObject, Kind, NearMiss, classify
 
 
 def objects(text: str) -> list[K0sObject | NearMiss]:

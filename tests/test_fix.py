@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.cli import main
+from checker.cli.app import main
 from conftest import REPO_ROOT, check_paths, rules_of
 
 API = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from checker.imageref import ImageRef, rewrite_repository, same_image, split_image_and_version
+from checker.inputs.imageref import ImageRef, same_image, split_image_and_version
+from checker.k0s.repository import rewrite_repository
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 PUSHGATEWAY_DIGEST = "sha256:7031f6bf6c957e2fdb496161fe3bea0a5bde3de800deeba7b2155187196ecbd9"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from checker.config import Config
-from checker.engine import Result, Selection, run_check
 from checker.findings import Finding
-from checker.origin import Origin, annotation_origin
-from checker.releases import Catalog
-from checker.sources import collect
+from checker.inputs.origin import Origin, annotation_origin
+from checker.inputs.sources import collect
+from checker.k0s.releases import Catalog
+from checker.workflows.check import Result, Selection, run_check
 from conftest import write
 
 SOURCE = """\

@@ -44,7 +44,7 @@ def test_wheel_ships_data_and_entry_points(wheel: Path) -> None:
     assert {f"checker/policies/releases/1.{m}.yaml" for m in range(21, 37)} <= names
     assert "checker/ruledocs/K0S102.md" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "k0s-policy = checker.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "k0s-policy = checker.cli.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_installed_wheel_checks_the_story(wheel: Path, tmp_path: Path) -> None:

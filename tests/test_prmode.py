@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.cli import main
-from checker.gitsource import collect_from_git, glob_pattern, open_revision
-from checker.sources import collect
+from checker.cli.app import main
+from checker.inputs.gitsource import collect_from_git, glob_pattern, open_revision
+from checker.inputs.sources import collect
 from conftest import CLEAN, OTHER_TYPO, TYPO, git, write
 
 

@@ -1,4 +1,4 @@
-"""Conftest-compatible Rego policies (checker.rego): real .rego files evaluated by regopy, no mocks."""
+"""Conftest-compatible Rego policies (checker.rego.policies): real .rego files evaluated by regopy, no mocks."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from checker.cli import main
+from checker.cli.app import main
 from checker.config import Config
-from checker.engine import Result, Selection, run_check
 from checker.findings import Severity
-from checker.rego import PolicyError, RegoPolicies, load_policy_set, parse_node_path
-from checker.rego_data import export
-from checker.rego_verify import verify
-from checker.releases import Catalog
+from checker.inputs.sources import collect
+from checker.k0s.releases import Catalog
+from checker.rego.data import export
+from checker.rego.policies import PolicyError, RegoPolicies, load_policy_set, parse_node_path
+from checker.rego.verify import verify
 from checker.report.conftest_json import entries
 from checker.report.model import ReportInput
-from checker.sources import collect
+from checker.workflows.check import Result, Selection, run_check
 from conftest import REPO_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rego"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from checker.releases import Catalog, Patch
+from checker.k0s.releases import Catalog, Patch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"

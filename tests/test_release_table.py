@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from checker.config import Config
-from checker.engine import Selection, run_check
-from checker.imageref import ImageRef
-from checker.releases import Catalog, Patch
-from checker.sources import collect
+from checker.inputs.imageref import ImageRef
+from checker.inputs.sources import collect
+from checker.k0s.releases import Catalog, Patch
+from checker.workflows.check import Selection, run_check
 
 CATALOG = Catalog.load()
 PATCHES = [patch for minor in CATALOG.minors() for patch in CATALOG.release(minor).patches]  # type: ignore[union-attr]

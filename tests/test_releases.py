@@ -6,8 +6,8 @@ import pytest
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from checker.imageref import ImageRef
-from checker.releases import (
+from checker.inputs.imageref import ImageRef
+from checker.k0s.releases import (
     Catalog,
     Patch,
     Release,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.cli import main
-from checker.imageref import ImageRef
-from checker.releases import Catalog, Patch, load_release_file
+from checker.cli.app import main
+from checker.inputs.imageref import ImageRef
+from checker.k0s.releases import Catalog, Patch, load_release_file
 
 NEW = "v1.37.0+k0s.0"
 

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from checker.cli import main
+from checker.cli.app import main
 from checker.findings import Finding, Severity
 from checker.report import github, sarif
 from checker.report.model import ReportInput

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.cli import main
+from checker.cli.app import main
 from checker.rules import ALL_RULES, Rule
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

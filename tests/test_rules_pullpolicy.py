@@ -8,7 +8,7 @@ import pytest
 
 from checker.config import Config
 from checker.findings import Finding
-from checker.releases import Catalog
+from checker.k0s.releases import Catalog
 from checker.rules import Options
 from conftest import check_paths, only, write
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from checker.sources import STDIN_LABEL, collect, is_ignored
+from checker.inputs.sources import STDIN_LABEL, collect, is_ignored
 from conftest import write
 
 K0S = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from checker.validator import iter_violations, iter_violations_any, supports
+from checker.validate.validator import iter_violations, iter_violations_any, supports
 from conftest import REPO_ROOT
 
 SCHEMAS = sorted((REPO_ROOT / "schemas").glob("*/*.json"))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from checker.yamldoc import MAX_DEPTH, Mark, format_path, parse_bytes, parse_text
+from checker.inputs.yamldoc import MAX_DEPTH, Mark, format_path, parse_bytes, parse_text
 
 MULTI = """\
 apiVersion: k0s.k0sproject.io/v1beta1

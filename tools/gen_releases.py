@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from packaging.version import Version
 
-from checker.releases import FlowList, QuotedString, dump_release
+from checker.k0s.releases import FlowList, QuotedString, dump_release
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"

@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from checker.cluster import Cluster
 from checker.config import Config
-from checker.documents import K0sObject
 from checker.findings import Finding, Severity
-from checker.releases import Catalog
-from checker.yamldoc import YamlPath
+from checker.inputs.yamldoc import YamlPath
+from checker.k0s.cluster import Cluster
+from checker.k0s.documents import K0sObject
+from checker.k0s.releases import Catalog
 
 
 @dataclass

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from checker.findings import Finding, Severity
 from checker.rules.base import Context, Rule
+from checker.validate.schemas import SCHEMA_RULE_ID
 
 
 def _first_object_finding(ctx: Context, rule: Rule, message: str) -> Iterator[Finding]:
@@ -53,7 +54,7 @@ YAML_ERROR = Rule(
     needs_release=False,
 )
 SCHEMA_VIOLATION = Rule(
-    "K0S002",
+    SCHEMA_RULE_ID,
     "schema-violation",
     Severity.ERROR,
     "A k0s, k0sctl or autopilot document does not match the schema of its k0s release.",

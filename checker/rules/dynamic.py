@@ -17,14 +17,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from checker.documents import K0sObject, Kind
 from checker.findings import Finding, Severity
-from checker.imageref import ImageRef, same_image
-from checker.pins import IMAGES_PATH, NLLB_PATH, image_paths, pins_in, repository_of
-from checker.releases import Catalog, Patch, Release, minor_key
+from checker.inputs.imageref import ImageRef, same_image
+from checker.inputs.yamldoc import YamlPath
+from checker.k0s.documents import K0sObject, Kind
+from checker.k0s.pins import IMAGES_PATH, NLLB_PATH, default_index, image_paths, pins_in, repository_of
+from checker.k0s.releases import Catalog, Patch, Release, minor_key
 from checker.rules.base import Context, Rule
-from checker.rules.images import default_index
-from checker.yamldoc import YamlPath
 
 NETWORK_PATH: YamlPath = ("spec", "network")
 PULL_POLICY_PATH: YamlPath = (*IMAGES_PATH, "default_pull_policy")

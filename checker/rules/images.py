@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import cache
 
-from checker.documents import K0sObject
 from checker.findings import Finding, Severity
-from checker.imageref import ImageRef, same_image
-from checker.pins import (
+from checker.inputs.imageref import ImageRef, same_image
+from checker.k0s.documents import K0sObject
+from checker.k0s.pins import (
     IMAGES_PATH,
-    DefaultIndex,
     Pin,
+    default_index,
     describe_owners,
     image_paths,
     pins_in,
@@ -20,13 +19,8 @@ from checker.pins import (
     repository_of,
     running_name,
 )
-from checker.releases import Catalog, Patch, Release
+from checker.k0s.releases import Patch, Release
 from checker.rules.base import Context, Rule
-
-
-@cache
-def default_index(catalog: Catalog) -> DefaultIndex:
-    return DefaultIndex(catalog)
 
 
 def _target(ctx: Context) -> tuple[Release, Patch] | None:

@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from checker.cluster import AIRGAP_IMAGE_DIR, host_install_flags, uploads_image_bundle
-from checker.documents import K0sObject
 from checker.findings import Finding, Severity
-from checker.imageref import ImageRef, rewrite_repository, same_image
-from checker.pins import (
+from checker.inputs.imageref import ImageRef, same_image
+from checker.inputs.yamldoc import YamlPath
+from checker.k0s.cluster import AIRGAP_IMAGE_DIR, host_install_flags, uploads_image_bundle
+from checker.k0s.documents import K0sObject
+from checker.k0s.pins import (
     IMAGES_PATH,
     NLLB_PATH,
     Pin,
@@ -27,9 +28,9 @@ from checker.pins import (
     repository_of,
     running_images,
 )
-from checker.releases import PULL_POLICIES, Patch, Release, minor_key
+from checker.k0s.releases import PULL_POLICIES, Patch, Release, minor_key
+from checker.k0s.repository import rewrite_repository
 from checker.rules.base import Context, Rule
-from checker.yamldoc import YamlPath
 
 POLICY_PATH: YamlPath = (*IMAGES_PATH, "default_pull_policy")
 REPOSITORY_PATH: YamlPath = (*IMAGES_PATH, "repository")

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 from packaging.version import Version
 
-from checker.cluster import VersionSource, host_install_flags, versions_differ
-from checker.documents import K0sObject
 from checker.findings import Finding, Severity
-from checker.pins import pins_in
-from checker.releases import Catalog, minor_key, parse_version
+from checker.inputs.yamldoc import YamlPath
+from checker.k0s.cluster import VersionSource, host_install_flags, versions_differ
+from checker.k0s.documents import K0sObject
+from checker.k0s.pins import pins_in
+from checker.k0s.releases import Catalog, minor_key, parse_version
 from checker.rules.base import Context, Rule
-from checker.yamldoc import YamlPath
 
 UPDATE_COMMANDS = ("k0supdate", "airgapupdate")
 PLAN_NAME = "autopilot"
@@ -336,7 +336,7 @@ AUTOPILOT_PLAN = Rule(
     needs_release=False,
 )
 
-# Reported by `k0s-policy audit` (checker.audit) from the versions the live nodes report.
+# Reported by `k0s-policy audit` (checker.workflows.audit.flow) from the versions the live nodes report.
 NODE_SKEW = Rule(
     "K0S306",
     "live-node-version-skew",

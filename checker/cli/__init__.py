@@ -1,0 +1,1 @@
+"""Argument parsing only: one module per sub-command and the options they share."""

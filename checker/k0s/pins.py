@@ -1,0 +1,224 @@
+"""What a ClusterConfig says about images: the pins it writes, the registry and pull policy it sets,
+and the images the cluster will therefore run on a given k0s release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from checker.inputs.imageref import ImageRef, split_image_and_version
+from checker.inputs.yamldoc import YamlPath
+from checker.k0s.documents import K0sObject
+from checker.k0s.releases import Catalog, Patch, Release
+from checker.k0s.repository import rewrite_repository
+
+NLLB_PATH: YamlPath = ("spec", "network", "nodeLocalLoadBalancing")
+IMAGES_PATH: YamlPath = ("spec", "images")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """An image a ClusterConfig sets explicitly, as k0s will read it (default name or tag filled in)."""
+
+    component: str
+    obj: K0sObject
+    node: YamlPath
+    written: str  # what the file says, e.g. "quay.io/k0sproject/kube-proxy:v1.29.4"
+    ref: ImageRef | None
+    error: str = ""
+
+    @property
+    def anchor(self) -> YamlPath:
+        """The scalar a finding should point at: the version when written, else the image name."""
+        data = self.obj.get(*self.node)
+        if isinstance(data, dict):
+            for key in ("version", "image"):
+                if key in data:
+                    return (*self.node, key)
+        return self.node
+
+    @property
+    def label(self) -> str:
+        return component_label(self.component)
+
+
+def component_label(component: str) -> str:
+    labels = {
+        "nllb.envoyProxy": "the node-local load balancer (envoy)",
+        "nllb.traefik": "the node-local load balancer (traefik)",
+    }
+    return labels.get(component, component)
+
+
+@cache
+def _split(path: str) -> YamlPath:
+    return tuple(path.split("."))
+
+
+def image_paths(release: Release) -> dict[str, YamlPath]:
+    return {component: _split(path) for component, path in release.image_paths.items() if path}
+
+
+def repository_of(obj: K0sObject) -> str:
+    value = obj.get(*IMAGES_PATH, "repository")
+    return value if isinstance(value, str) else ""
+
+
+def pull_policy_of(obj: K0sObject) -> str | None:
+    value = obj.get(*IMAGES_PATH, "default_pull_policy")
+    return value if isinstance(value, str) else None
+
+
+def nllb_settings(obj: K0sObject) -> dict[str, Any]:
+    value = obj.get(*NLLB_PATH)
+    return value if isinstance(value, dict) else {}
+
+
+def nllb_enabled(obj: K0sObject) -> bool:
+    return nllb_settings(obj).get("enabled") is True
+
+
+def pins_in(obj: K0sObject, release: Release, patch: Patch) -> list[Pin]:
+    """Every image the object sets explicitly, in file order."""
+    pins: list[Pin] = []
+    for component, path in image_paths(release).items():
+        node = obj.get(*path)
+        if not isinstance(node, dict) or not ({"image", "version"} & node.keys()):
+            continue
+        image, version = node.get("image"), node.get("version")
+        if not image and not version:
+            continue  # nothing is pinned (nulls are the schema's business, K0S002)
+        default = patch.images.get(component)
+        default_ref = ImageRef.parse(default) if default else None
+        if not image and default_ref is not None:
+            image = default_ref.name
+        if not version and default_ref is not None and not _has_tag(image):
+            version = default_ref.tag
+        written = f"{image}:{version}" if version else str(image)
+        try:
+            if not isinstance(image, str) or not image:
+                raise ValueError("the image name is missing and this release has no default for it")
+            ref = split_image_and_version(image, version if isinstance(version, str) else None)
+        except ValueError as err:
+            pins.append(Pin(component, obj, path, written, None, str(err)))
+            continue
+        pins.append(Pin(component, obj, path, written, ref))
+    pins.sort(key=lambda p: (obj.value_mark(p.node).line, obj.value_mark(p.node).column))
+    return pins
+
+
+def _has_tag(image: Any) -> bool:
+    if not isinstance(image, str):
+        return False
+    try:
+        ref = ImageRef.parse(image)
+    except ValueError:
+        return False
+    return ref.tag is not None or ref.digest is not None
+
+
+def running_name(ref: ImageRef, component: str, patch: Patch, repository: str) -> ImageRef:
+    """The reference k0s runs for a component: the repository rewrite applied where the release does."""
+    if repository and component in patch.repository_rewrites:
+        return ref.with_name(rewrite_repository(ref.name, repository, patch.repository_idempotent))
+    return ref
+
+
+class DefaultIndex:
+    """Which releases have a given image as a default, also after a repository rewrite.
+
+    Persisted objects written with ``images.repository`` set carry rewritten names (k0s #7708), so a
+    pin is matched both as written and against every default rewritten with the same repository.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._rewritten: dict[str, dict[tuple[str, str | None], list[tuple[Patch, str]]]] = {}
+        self._owners: dict[tuple[ImageRef, str], list[tuple[Patch, str]]] = {}
+
+    def owners(self, ref: ImageRef, repository: str = "") -> list[tuple[Patch, str]]:
+        key = (ref, repository)
+        if key not in self._owners:
+            self._owners[key] = self._find(ref, repository)
+        return self._owners[key]
+
+    def _find(self, ref: ImageRef, repository: str) -> list[tuple[Patch, str]]:
+        found = list(self.catalog.releases_with_default(ref))
+        if repository:
+            key = (ref.canonical_name(), ref.tag)
+            for owner in self._index(repository).get(key, []):
+                if owner not in found:
+                    found.append(owner)
+        found.sort(key=lambda owner: owner[0].parsed)
+        return found
+
+    def _index(self, repository: str) -> dict[tuple[str, str | None], list[tuple[Patch, str]]]:
+        if repository not in self._rewritten:
+            index: dict[tuple[str, str | None], list[tuple[Patch, str]]] = {}
+            for minor in self.catalog.minors():
+                release = self.catalog.release(minor)
+                assert release is not None
+                for patch in release.patches:
+                    for component, text in patch.images.items():
+                        ref = ImageRef.parse(text)
+                        name = rewrite_repository(ref.name, repository, idempotent=True)
+                        key = (ImageRef(name, ref.tag).canonical_name(), ref.tag)
+                        index.setdefault(key, []).append((patch, component))
+            self._rewritten[repository] = index
+        return self._rewritten[repository]
+
+
+def describe_owners(owners: list[tuple[Patch, str]]) -> str:
+    """ "k0s v1.29.4+k0s.0" or "k0s v1.29.0+k0s.0 to v1.29.3+k0s.0 (4 releases)"."""
+    patches = sorted({patch.version: patch for patch, _ in owners}.values(), key=lambda p: p.parsed)
+    if len(patches) == 1:
+        return f"k0s {patches[0].version}"
+    return f"k0s {patches[0].version} to {patches[-1].version} ({len(patches)} releases)"
+
+
+def components_run(obj: K0sObject, patch: Patch, install_flags: str = "") -> list[str]:
+    """The components whose images a cluster with this config runs on the given release."""
+    network = obj.get("spec", "network")
+    network = network if isinstance(network, dict) else {}
+    provider = network.get("provider", "kuberouter")
+    run = ["konnectivity", "metricsserver", "coredns"]
+    kube_proxy = network.get("kubeProxy")
+    if not (isinstance(kube_proxy, dict) and kube_proxy.get("disabled") is True):
+        run.append("kubeproxy")
+    if "pause" in patch.images and patch.minor not in _NO_SANDBOX_IMAGE_MINORS:
+        run.append("pause")
+    if provider == "kuberouter":
+        run += ["kuberouter.cni", "kuberouter.cniInstaller"]
+    elif provider == "calico":
+        run += ["calico.cni", "calico.node", "calico.kubecontrollers"]
+    if "--enable-metrics-scraper" in install_flags:
+        run.append("pushgateway")
+    if nllb_enabled(obj):
+        kind = nllb_settings(obj).get("type", "EnvoyProxy")
+        run.append("nllb.traefik" if kind == "Traefik" else "nllb.envoyProxy")
+    return [c for c in run if c in patch.images]
+
+
+# k0s sets the containerd sandbox (pause) image itself only from 1.27 on.
+_NO_SANDBOX_IMAGE_MINORS = frozenset({"1.21", "1.22", "1.23", "1.24", "1.25", "1.26"})
+
+
+def running_images(
+    obj: K0sObject, release: Release, patch: Patch, install_flags: str = ""
+) -> dict[str, tuple[ImageRef, Pin | None]]:
+    """component -> (the reference k0s will run, the pin that set it or None for the default)."""
+    repository = repository_of(obj)
+    pins = {pin.component: pin for pin in pins_in(obj, release, patch) if pin.ref is not None}
+    result: dict[str, tuple[ImageRef, Pin | None]] = {}
+    for component in components_run(obj, patch, install_flags):
+        pin = pins.get(component)
+        ref = pin.ref if pin is not None and pin.ref is not None else ImageRef.parse(patch.images[component])
+        result[component] = (running_name(ref, component, patch, repository), pin)
+    return result
+
+
+@cache
+def default_index(catalog: Catalog) -> DefaultIndex:
+    """The one index of a catalogue's default images, built on first use."""
+    return DefaultIndex(catalog)

@@ -1,0 +1,1 @@
+"""Conftest-compatible Rego policies, evaluated in-process."""

@@ -1,0 +1,1 @@
+"""Per-release schema validation of k0s documents."""

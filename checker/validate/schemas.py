@@ -1,0 +1,192 @@
+"""Per-release JSON Schema validation (schemas/<minor>/...) turned into K0S002 findings at the
+offending node, with a "did you mean" for unknown keys."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from checker.findings import Finding, Severity
+from checker.inputs.yamldoc import YamlPath, format_path
+from checker.k0s.documents import K0sObject, Kind
+from checker.validate.validator import Violation, iter_violations_any, supports
+
+SCHEMA_FILES = {
+    Kind.CLUSTER_CONFIG: "clusterconfig.schema.json",
+    Kind.K0SCTL_CLUSTER: "k0sctl-cluster.schema.json",
+    Kind.PLAN: "autopilot-plan.schema.json",
+    Kind.UPDATE_CONFIG: "autopilot-updateconfig.schema.json",
+}
+MAX_FINDINGS_PER_OBJECT = 50
+# Declared (name, summary, docs) in checker.rules.core; schema findings are always errors.
+SCHEMA_RULE_ID = "K0S002"
+
+
+def available_minors() -> list[str]:
+    root = files("checker.jsonschemas")
+    minors = [entry.name for entry in root.iterdir() if entry.is_dir() and entry.name[:1].isdigit()]
+    return sorted(minors, key=lambda m: tuple(int(p) for p in m.split(".")))
+
+
+@cache
+def load_schema(minor: str, kind: Kind) -> tuple[dict[str, Any], bool] | None:
+    """The schema and whether our own validator covers all of it (decided once per schema)."""
+    resource = files("checker.jsonschemas") / minor / SCHEMA_FILES[kind]
+    if not resource.is_file():
+        return None
+    schema: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
+    return schema, supports(schema)
+
+
+def schema_minor_for(minor: str) -> str | None:
+    """The schema set to use for a release: its own, or the newest older one we have."""
+    minors = available_minors()
+    if minor in minors:
+        return minor
+    key = tuple(int(p) for p in minor.split("."))
+    older = [m for m in minors if tuple(int(p) for p in m.split(".")) <= key]
+    return older[-1] if older else None
+
+
+def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
+    """Schema findings for one k0s object against the schemas of one k0s minor."""
+    schema_minor = schema_minor_for(minor)
+    loaded = load_schema(schema_minor, obj.kind) if schema_minor else None
+    if loaded is None:
+        if obj.kind in (Kind.PLAN, Kind.UPDATE_CONFIG):
+            mark = obj.value_mark(("kind",))
+            yield Finding(
+                SCHEMA_RULE_ID,
+                Severity.ERROR,
+                f"k0s {minor} has no autopilot: a {obj.kind} is only read from k0s 1.24 on",
+                obj.path,
+                mark.line,
+                mark.column,
+                cluster=cluster,
+                node=obj.describe(("kind",)),
+            )
+        return
+    errors = sorted(
+        iter_violations_any(loaded[0], obj.data, loaded[1]), key=lambda v: (list(map(str, v.path)), v.keyword)
+    )
+    # A value of the wrong type usually fails its enum or const too; one finding says it.
+    wrong_type = {v.path for v in errors if v.keyword == "type"}
+    errors = [v for v in errors if v.keyword == "type" or v.path not in wrong_type]
+    emitted = 0
+    for error in errors:
+        for path, message, at_key in _explain(error, obj):
+            if emitted == MAX_FINDINGS_PER_OBJECT:
+                rest = len(errors) - MAX_FINDINGS_PER_OBJECT
+                mark = obj.start
+                yield Finding(
+                    SCHEMA_RULE_ID,
+                    Severity.ERROR,
+                    f"{max(rest, 1)} more schema problems in this {obj.kind} were not listed",
+                    obj.path,
+                    mark.line,
+                    mark.column,
+                    cluster=cluster,
+                    node=obj.describe(()),
+                )
+                return
+            mark = obj.key_mark(path) if at_key else obj.value_mark(path)
+            emitted += 1
+            yield Finding(
+                SCHEMA_RULE_ID,
+                Severity.ERROR,
+                f"{message} (k0s {schema_minor} schema)",
+                obj.path,
+                mark.line,
+                mark.column,
+                cluster=cluster,
+                node=obj.describe(path),
+                data={"subject": error.keyword},
+            )
+
+
+def _where(obj: K0sObject, path: YamlPath) -> str:
+    return obj.describe(path) or "the document"
+
+
+def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, bool]]:
+    path: YamlPath = error.path
+    where = _where(obj, path)
+    kind = error.keyword
+    if kind == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        for key in error.detail or ():
+            hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            suggestion = f"; did you mean `{hint[0]}`?" if hint else f"; allowed here: {', '.join(allowed)}"
+            if not allowed:
+                suggestion = ""
+            yield (*path, key), f"{where}: unknown field `{key}`, which k0s rejects{suggestion}", True
+        return
+    if kind == "required":
+        yield path, f"{where}: required field `{error.detail}` is missing", True
+        return
+    if kind == "enum":
+        options = ", ".join(str(v) for v in error.expected)
+        yield path, f"{where}: {error.instance!r} is not allowed; use one of {options}", False
+        return
+    if kind == "const":
+        yield path, f"{where}: must be {error.expected!r}, not {error.instance!r}", False
+        return
+    if kind == "type":
+        expected = error.expected
+        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        got = f"{_type_name(error.instance)} {_short(error.instance)}".rstrip()
+        yield path, f"{where}: expected {expected_text}, got {got}", False
+        return
+    if kind == "pattern":
+        yield (
+            path,
+            f"{where}: {error.instance!r} is not a valid value here (must match {error.expected})",
+            False,
+        )
+        return
+    limits = {
+        "minimum": "at least",
+        "maximum": "at most",
+        "minLength": "at least this many characters:",
+        "maxLength": "at most this many characters:",
+        "minItems": "at least this many items:",
+        "maxItems": "at most this many items:",
+    }
+    if kind in limits:
+        yield (
+            path,
+            f"{where}: {_short(error.instance) or 'value'} must be {limits[kind]} {error.expected}",
+            False,
+        )
+        return
+    if kind == "anyOf":
+        yield path, f"{where}: {_short(error.instance) or 'value'} matches none of the allowed forms", False
+        return
+    yield path, f"{where}: not allowed here ({kind})", False
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+    }.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    if value is None or isinstance(value, dict | list):
+        return ""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+__all__ = ["available_minors", "format_path", "schema_minor_for", "validate"]

@@ -1,0 +1,1 @@
+"""What a run does: check, PR mode, baselines, fix and the audit."""

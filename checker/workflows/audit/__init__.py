@@ -1,0 +1,1 @@
+"""The scheduled audit: repository vs newest release data vs the live cluster."""

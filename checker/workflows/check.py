@@ -1,0 +1,219 @@
+"""One check, end to end: sources -> documents -> clusters -> schemas and rules -> findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from checker.config import Config, matching_ignore
+from checker.findings import Finding, Severity, Suppression, apply_suppressions, parse_suppressions
+from checker.inputs.sources import STDIN_LABEL, Collected
+from checker.inputs.yamldoc import ParsedFile, parse_bytes
+from checker.k0s.cluster import Cluster, group, resolve_airgap, resolve_target
+from checker.k0s.documents import K0sObject, NearMiss, classify
+from checker.k0s.releases import Catalog
+from checker.rules import ALL_RULES, Context, Options, Rule
+from checker.rules.base import Check
+from checker.rules.core import INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
+from checker.validate.schemas import validate
+
+
+@dataclass
+class Selection:
+    """Which rules run: --select / --ignore on the command line plus severities from the config."""
+
+    select: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+
+    def wants(self, rule_id: str) -> bool:
+        rule_id = rule_id.upper()  # ids are case-insensitive (Rego policies name their own)
+        if self.select and not any(rule_id.startswith(s) for s in self.select):
+            return False
+        return not any(rule_id.startswith(s) for s in self.ignore)
+
+
+@dataclass
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    files_read: int = 0
+    documents: int = 0
+    objects: int = 0
+    clusters: list[Cluster] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    input_errors: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if not f.suppressed_by]
+
+
+class Policies(Protocol):
+    """Checks from outside the rule catalogue, such as conftest-style Rego policies (checker.rego.policies).
+
+    Called once per run with every cluster; returns findings, which then go through suppressions,
+    selection and configuration like the rules' own, and problems of the policies themselves, which
+    end the run with exit code 2 like unreadable input.
+    """
+
+    def evaluate(self, clusters: Sequence[Cluster]) -> tuple[list[Finding], list[str]]: ...
+
+
+def run_check(
+    collected: Collected,
+    catalog: Catalog,
+    config: Config,
+    *,
+    cli_version: str | None = None,
+    options: Options | None = None,
+    selection: Selection | None = None,
+    today: dt.date | None = None,
+    policies: Policies | None = None,
+) -> Result:
+    options = options or Options()
+    selection = selection or Selection()
+    result = Result(files_read=collected.files_seen)
+    result.input_errors = [f"{e.path}: {e.message}" for e in collected.errors]
+    findings: list[Finding] = []
+    objects: list[K0sObject] = []
+    suppressions: dict[str, dict[int, Suppression]] = {}
+    streams: list[tuple[bytes, ParsedFile]] = []  # stdin: findings move to the origin files
+
+    for source in collected.sources:
+        parsed = parse_bytes(source.path, source.raw)
+        for problem in parsed.problems:
+            findings.append(
+                Finding(
+                    YAML_ERROR.id,
+                    YAML_ERROR.severity,
+                    problem.message,
+                    problem.path,
+                    problem.mark.line,
+                    problem.mark.column,
+                )
+            )
+        if source.explicit and not source.raw.strip() and not parsed.problems:
+            findings.append(
+                Finding(YAML_ERROR.id, Severity.INFO, "file is empty: nothing to check", source.path, 1, 1)
+            )
+        result.documents += len(parsed.documents)
+        if source.path == STDIN_LABEL:
+            streams.append((source.raw, parsed))
+        found_here = False
+        for document in parsed.documents:
+            for item in classify(document):
+                if isinstance(item, NearMiss):
+                    mark = document.value_mark((*item.base, "apiVersion"))
+                    findings.append(
+                        Finding(
+                            NEAR_MISS.id,
+                            NEAR_MISS.severity,
+                            item.message,
+                            document.path,
+                            mark.line,
+                            mark.column,
+                            node=".".join(map(str, (*item.base, "apiVersion"))),
+                        )
+                    )
+                else:
+                    objects.append(item)
+                    found_here = True
+        if found_here or findings:
+            text = source.raw.decode("utf-8", errors="replace")
+            suppressions[source.path] = parse_suppressions(text)
+
+    result.objects = len(objects)
+    clusters = group(objects)
+    result.clusters = clusters
+    for cluster in clusters:
+        findings.extend(
+            _guarded(
+                "resolving the target release", cluster, resolve_target, cluster, catalog, config, cli_version
+            )
+        )
+        findings.extend(_guarded("resolving the air gap", cluster, resolve_airgap, cluster, config))
+        validating = (
+            selection.wants(SCHEMA_VIOLATION.id) and config.severities.get(SCHEMA_VIOLATION.id, 0) is not None
+        )
+        if cluster.patch is not None and validating:
+            for obj in cluster.objects:
+                findings.extend(
+                    _guarded("schema validation", cluster, validate, obj, cluster.patch.minor, cluster.name)
+                )
+        elif validating:
+            result.skipped.append(f"schema validation for cluster {cluster.name}: no release data")
+        context = Context(cluster, catalog, config, options)
+        for check, rules in _checks_to_run(selection, config):
+            waiting = [rule for rule in rules if rule.needs_release]
+            if waiting and cluster.patch is None:
+                for rule in waiting:
+                    context.skip(rule, "the target release is unknown")
+                continue
+            label = "the check of " + ", ".join(rule.id for rule in rules)
+            findings.extend(_guarded(label, cluster, check, context))
+        result.skipped.extend(context.skipped)
+    if policies is not None:
+        found, problems = policies.evaluate(clusters)
+        findings.extend(found)
+        result.input_errors.extend(problems)
+
+    # Suppressions first: a reasonless suppression comment is itself a finding (K0S009) that
+    # selection and configuration must be able to switch off like any other.
+    findings = apply_suppressions(findings, suppressions)
+    if streams:
+        from checker.inputs.origin import relocate  # only runs that read stdin pay for it
+
+        findings = relocate(findings, streams)
+    findings = [
+        f
+        for f in findings
+        if selection.wants(f.rule) and config.severities.get(f.rule.upper(), 0) is not None
+    ]
+    findings = [_apply_config(f, config, today or dt.date.today()) for f in findings]
+    result.findings = sorted(findings, key=Finding.sort_key)
+    return result
+
+
+def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any) -> list[Finding]:
+    """Runs one step for one cluster; a step that fails on input it did not expect becomes a K0S008
+    finding at the cluster's first document, and every other step still runs."""
+    try:
+        produced = action(*args)
+        return list(produced) if produced is not None else []
+    except Exception as err:  # the one place that must never let a rule take the run down
+        anchor = cluster.objects[0] if cluster.objects else None
+        mark = anchor.start if anchor is not None else None
+        return [
+            Finding(
+                INTERNAL_ERROR.id,
+                INTERNAL_ERROR.severity,
+                f"{what} failed on this cluster's documents ({type(err).__name__}: {err}); the other checks "
+                "ran. This is a bug in k0s-policy: please report it with the document.",
+                anchor.path if anchor is not None else "",
+                mark.line if mark else 1,
+                mark.column if mark else 1,
+                cluster=cluster.name,
+                data={"subject": what},
+            )
+        ]
+
+
+def _checks_to_run(selection: Selection, config: Config) -> list[tuple[Check, list[Rule]]]:
+    """Each check function once, with the wanted rules it reports (several rules may share a pass)."""
+    checks: dict[Check, list[Rule]] = {}
+    for rule in ALL_RULES:
+        if rule.check is None or not selection.wants(rule.id) or config.severities.get(rule.id, 0) is None:
+            continue
+        checks.setdefault(rule.check, []).append(rule)
+    return list(checks.items())
+
+
+def _apply_config(finding: Finding, config: Config, today: dt.date) -> Finding:
+    override = config.severities.get(finding.rule.upper())
+    if override is not None:
+        finding = replace(finding, severity=override)
+    entry = matching_ignore(config, finding.rule.upper(), finding.path, today)
+    if entry is not None and not finding.suppressed_by:
+        finding = replace(finding, suppressed_by=f"{config.path} ignore (line {entry.line}): {entry.reason}")
+    return finding
