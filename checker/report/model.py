@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from checker.findings import Finding, counts
+
+if TYPE_CHECKING:
+    from checker.workflows.check import Result
 
 
 @dataclass(frozen=True)
@@ -63,3 +67,38 @@ class ReportInput:
             "checks_skipped": len(self.skipped),
             "input_errors": len(self.input_errors),
         }
+
+
+def report_input(result: Result) -> ReportInput:
+    """The report of one check run."""
+    from checker import __version__
+
+    clusters = []
+    checked = [
+        CheckedObject(obj.path, obj.start.line, str(obj.kind), obj.name, cluster.name, obj.describe(()))
+        for cluster in result.clusters
+        for obj in cluster.objects
+    ]
+    for cluster in result.clusters:
+        if cluster.patch is not None:
+            target = cluster.patch.version
+        else:
+            target = f"unknown ({cluster.target_source.version if cluster.target_source else '?'})"
+        if cluster.assumed_newest:
+            source = "assumed: no version declared"
+        elif cluster.target_source is not None:
+            source = f"from {cluster.target_source.where}"
+        else:
+            source = ""
+        clusters.append(ClusterLine(cluster.name, target, source, cluster.airgapped, cluster.dynamic_config))
+    return ReportInput(
+        findings=result.findings,
+        files_read=result.files_read,
+        documents=result.documents,
+        objects=result.objects,
+        clusters=clusters,
+        skipped=result.skipped,
+        input_errors=result.input_errors,
+        tool_version=__version__,
+        checked=checked,
+    )

@@ -1,0 +1,178 @@
+"""`k0s-policy check`: the working tree, PR mode (--diff-base) and baselines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from checker.cli import common, options
+from checker.report.model import report_input
+
+
+def add_parser(sub: Any) -> None:
+    from checker.report import FORMATS
+
+    check = sub.add_parser("check", help="check files, directories, globs or - (stdin)")
+    check.add_argument("paths", nargs="*", default=["."], help="files, directories, globs; - reads stdin")
+    check.add_argument(
+        "--k0s-version", help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)"
+    )
+    check.add_argument(
+        "--format", choices=sorted(FORMATS), action=options.FormatAction, help="report format (repeatable)"
+    )
+    check.add_argument(
+        "--output", action=options.FormatAction, metavar="FILE", help="write the preceding --format here"
+    )
+    check.add_argument(
+        "--fail-on", choices=options.FAIL_ON, default="error", help="lowest severity that fails the run"
+    )
+    options.add_repository_options(check)
+    check.add_argument("--select", action="append", metavar="IDS", help="only these rules (ids or prefixes)")
+    check.add_argument("--ignore", action="append", metavar="IDS", help="skip these rules (ids or prefixes)")
+    check.add_argument(
+        "--airgap-images",
+        metavar="FILE",
+        help="image list the air-gapped nodes hold (k0s airgap list-images)",
+    )
+    check.add_argument(
+        "--airgap-bundle",
+        action="append",
+        metavar="FILE",
+        help="image bundle tarball the nodes import (OCI layout or docker save, may be gzipped; repeatable)",
+    )
+    check.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
+    check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
+    options.add_policy_options(check)
+    check.add_argument(
+        "--diff-base", metavar="REF", help="PR mode: report only what the change against REF introduces"
+    )
+    check.add_argument(
+        "--show-fixed", action="store_true", help="with --diff-base: also list what the change fixes"
+    )
+    check.add_argument("--baseline", metavar="FILE", help="report only findings this baseline does not hold")
+    check.add_argument(
+        "--write-baseline", metavar="FILE", help="write the current findings to FILE as a baseline; exit 0"
+    )
+    check.add_argument(
+        "--skip-unrelated",
+        action="store_true",
+        help="skip named files that do not mention k0s instead of parsing them (pre-commit passes every YAML file)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from checker.workflows.check import Selection
+
+    cwd = Path.cwd()
+    if args.diff_base or args.baseline or args.write_baseline or args.show_fixed:
+        return _check_compared(args, cwd)
+    try:
+        catalog = common.load_catalog(args)
+        selection = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
+        result, report = _run_working_tree(args, cwd, catalog, selection)
+        report.show_suppressed = args.show_suppressed
+        report.fail_on = args.fail_on
+        common.write_reports(args, report)
+    except common.UsageError as err:
+        return common.error(str(err))
+    for error in result.input_errors:
+        sys.stderr.write(f"k0s-policy: {error}\n")
+    if result.input_errors:
+        return options.EXIT_USAGE
+    return common.exit_code(result.active, args.fail_on)
+
+
+def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
+    """PR mode (checker.workflows.prmode) and baselines (checker.workflows.baseline): report only what is not known."""
+    from checker import __version__
+    from checker.workflows.baseline import BaselineError, load_baseline, write_baseline
+    from checker.workflows.check import Selection
+
+    try:
+        if args.write_baseline and (args.baseline or args.diff_base):
+            raise common.UsageError("--write-baseline records every current finding: use it alone")
+        if args.show_fixed and not args.diff_base:
+            raise common.UsageError("--show-fixed needs --diff-base")
+        catalog = common.load_catalog(args)
+        selection = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
+        if args.diff_base:
+            from checker.workflows.prmode import PRModeError, run_pr_check
+
+            try:
+                comparison = run_pr_check(
+                    args.paths,
+                    args.diff_base,
+                    cwd=cwd,
+                    catalog=catalog,
+                    make_options=lambda config: common.rule_options(args, config),
+                    selection=selection,
+                    cli_version=args.k0s_version,
+                    exclude=args.exclude,
+                    config_file=args.config,
+                    no_config=args.no_config,
+                    make_policies=lambda dirs: common.policies(args, dirs),
+                    policy_dirs=args.policy or (),
+                )
+            except PRModeError as err:
+                raise common.UsageError(str(err)) from None
+            result = comparison.head
+            report = report_input(result)
+            report.findings = comparison.reported
+            report.notes = comparison.notes
+            report.added_suppressions = comparison.added_suppressions
+            report.fixed = comparison.fixed if args.show_fixed else None
+            policies = comparison.policies
+            report.policy_successes = policies.successes if policies is not None else {}
+        else:
+            result, report = _run_working_tree(args, cwd, catalog, selection)
+        if args.write_baseline and not result.input_errors:
+            count = write_baseline(
+                Path(args.write_baseline), args.write_baseline, result.findings, __version__
+            )
+            sys.stderr.write(f"k0s-policy: wrote {count} findings to the baseline {args.write_baseline}\n")
+            return options.EXIT_OK
+        if args.baseline:
+            baseline = load_baseline(Path(args.baseline), args.baseline)
+            report.findings, known, gone = baseline.filter(report.findings)
+            stale = (
+                f"; {gone} of its entries no longer occur (refresh it with --write-baseline)" if gone else ""
+            )
+            report.notes.append(f"baseline {args.baseline}: {known} known findings not shown{stale}")
+        report.show_suppressed = args.show_suppressed
+        report.fail_on = args.fail_on
+        if not args.write_baseline:
+            common.write_reports(args, report)
+    except (common.UsageError, BaselineError) as err:
+        return common.error(str(err))
+    for error in result.input_errors:
+        sys.stderr.write(f"k0s-policy: {error}\n")
+    if result.input_errors:
+        return options.EXIT_USAGE
+    return common.exit_code(report.active, args.fail_on)
+
+
+def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selection: Any) -> tuple[Any, Any]:
+    """One check of the files as they are on disk: the result and the report input built from it."""
+    from checker.inputs.sources import collect
+    from checker.workflows.check import run_check
+
+    config = common.load_config(args, cwd)
+    rule_options = common.rule_options(args, config)
+    collected = collect(
+        args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd, prefilter_named=args.skip_unrelated
+    )
+    policies = common.policies(args)
+    result = run_check(
+        collected,
+        catalog,
+        config,
+        cli_version=args.k0s_version,
+        options=rule_options,
+        selection=selection,
+        policies=policies,
+    )
+    report = report_input(result)
+    report.policy_successes = policies.successes if policies is not None else {}
+    return result, report

@@ -1,0 +1,145 @@
+"""What every sub-command does with its parsed flags: load the configuration, the release
+catalogue, rule options and policies, write the reports and choose the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from checker.cli import options
+
+if TYPE_CHECKING:
+    from checker.config import Config
+    from checker.k0s.releases import Catalog
+    from checker.rego.policies import RegoPolicies
+    from checker.report.model import ReportInput
+    from checker.rules import Options
+
+
+class UsageError(Exception):
+    """A problem with the command line or the tool's own inputs: exit code 2."""
+
+
+def error(message: str) -> int:
+    sys.stderr.write(f"k0s-policy: error: {message}\n")
+    return options.EXIT_USAGE
+
+
+def load_config(args: argparse.Namespace, cwd: Path) -> Config:
+    from checker.config import Config, ConfigError, find_config, load_config
+    from checker.inputs.sources import display_path
+
+    try:
+        if args.config:
+            return load_config(Path(args.config), args.config)
+        if not args.no_config:
+            first = Path(args.paths[0]) if args.paths and args.paths[0] != "-" else cwd
+            found = find_config(first if first.is_dir() else first.parent)
+            if found is not None:
+                return load_config(found, display_path(found, cwd))
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
+    return Config()
+
+
+def load_catalog(args: argparse.Namespace) -> Catalog:
+    from checker.k0s.releases import Catalog, UnknownRelease
+    from checker.k0s.userdata import DataDirError, release_dirs
+
+    try:
+        catalog = Catalog.load(extra_dirs=release_dirs(getattr(args, "data_dir", None)))
+    except DataDirError as err:
+        raise UsageError(str(err)) from None
+    except ValueError as err:
+        raise UsageError(f"release data: {err}") from None
+    if args.k0s_version:
+        try:
+            catalog.resolve(args.k0s_version)
+        except (UnknownRelease, ValueError) as err:
+            raise UsageError(f"--k0s-version {args.k0s_version}: {err}") from None
+    return catalog
+
+
+def rule_options(args: argparse.Namespace, config: Config) -> Options:
+    from checker.inputs.airgap import AirgapError, load_image_list
+    from checker.rules import Options
+
+    opts = Options()
+    images_file = args.airgap_images
+    if images_file is None and config.airgap_images:
+        # relative to the configuration file that names it
+        base = Path(config.path).parent if config.path else Path()
+        images_file = str(base / config.airgap_images)
+    if images_file:
+        try:
+            opts.airgap_images = load_image_list(Path(images_file), images_file)
+        except AirgapError as err:
+            raise UsageError(str(err)) from None
+        opts.airgap_images_source = images_file
+    bundles = getattr(args, "airgap_bundle", None) or []
+    if bundles:
+        from checker.inputs.bundle import BundleError, load_bundle
+
+        held = set(opts.airgap_images or ())
+        for bundle in bundles:
+            try:
+                held |= load_bundle(Path(bundle), bundle)
+            except BundleError as err:
+                raise UsageError(str(err)) from None
+        opts.airgap_images = frozenset(held)
+        sources = [opts.airgap_images_source, *(f"{b} (image bundle)" for b in bundles)]
+        opts.airgap_images_source = " + ".join(s for s in sources if s)
+    return opts
+
+
+def policies(args: argparse.Namespace, dirs: Sequence[str] | None = None) -> RegoPolicies | None:
+    """The Rego policies of a check, or None without --policy (``dirs`` replaces --policy's
+    directories, as PR mode does with the base revision's copies)."""
+    if not args.policy:
+        if args.data or args.namespace or args.all_namespaces or args.combine:
+            raise UsageError("--data, --namespace, --all-namespaces and --combine need --policy")
+        return None
+    if args.namespace and args.all_namespaces:
+        raise UsageError("use --namespace or --all-namespaces, not both")
+    from checker.rego.policies import DEFAULT_NAMESPACE, PolicyError, RegoPolicies, load_policy_set
+
+    namespaces = None if args.all_namespaces else (args.namespace or [DEFAULT_NAMESPACE])
+    try:
+        return RegoPolicies(load_policy_set(dirs or args.policy, args.data or ()), namespaces, args.combine)
+    except PolicyError as err:
+        raise UsageError(str(err)) from None
+
+
+def write_reports(args: argparse.Namespace, report: ReportInput) -> None:
+    from checker.report import writer
+
+    outputs = getattr(args, "outputs", None) or [["text", None]]
+    for format_name, output in outputs:
+        write = writer(format_name)
+        if not output:
+            write(report, sys.stdout)
+            continue
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                write(report, handle)
+        except OSError as err:
+            raise UsageError(f"cannot write {output}: {err.strerror or err}") from None
+
+
+def exit_code(findings: Sequence[Any], fail_on: str) -> int:
+    from checker.findings import Severity
+
+    if fail_on == "never":
+        return options.EXIT_OK
+    threshold = Severity.parse(fail_on)
+    return options.EXIT_FINDINGS if any(f.severity >= threshold for f in findings) else options.EXIT_OK
+
+
+def read_text(name: str) -> str:
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read {name}: {getattr(err, 'strerror', None) or err}") from None

@@ -1,0 +1,32 @@
+"""`k0s-policy verify`: the test_ rules of Rego policies."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from checker.cli import common, options
+
+
+def add_parser(sub: Any) -> None:
+    verify = sub.add_parser("verify", help="run the test_ rules of Rego policies (like conftest verify)")
+    verify.add_argument("--policy", action="append", required=True, metavar="DIR", help="policies and tests")
+    verify.add_argument("--data", action="append", metavar="FILE", help="YAML/JSON data documents")
+    verify.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def run(args: argparse.Namespace) -> int:
+    from checker.rego.policies import PolicyError, load_policy_set
+    from checker.rego.verify import verify, write_json, write_text
+
+    try:
+        result = verify(load_policy_set(args.policy, args.data or (), tests=True))
+    except PolicyError as err:
+        return common.error(str(err))
+    if result.problems:
+        for problem in result.problems:
+            sys.stderr.write(f"k0s-policy: {problem}\n")
+        return options.EXIT_USAGE
+    (write_json if args.format == "json" else write_text)(result, sys.stdout)
+    return options.EXIT_FINDINGS if result.failures else options.EXIT_OK
