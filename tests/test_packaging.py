@@ -81,3 +81,33 @@ def test_installed_wheel_checks_the_story(wheel: Path, tmp_path: Path) -> None:
         check=True,
     )
     assert explained.stdout.startswith("# K0S102: stale-image-pin")
+
+
+def test_core_installs_without_extras_and_rego_says_how_to_get_it(wheel: Path, tmp_path: Path) -> None:
+    """A fresh virtualenv with only the core dependencies: check works, --policy and verify exit 2
+    with the install line (regopy is the optional extra `rego`)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stderr
+    listed = subprocess.run([str(python), "-m", "pip", "list"], capture_output=True, text=True, check=True)
+    assert "regopy" not in listed.stdout.lower()
+    example = str(REPO_ROOT / "examples" / "airgap-upgrade")
+    k0s_policy = str(venv / "bin" / "k0s-policy")
+    checked = subprocess.run(
+        [k0s_policy, "check", example, "--format", "json"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert checked.returncode == 1, checked.stderr
+    assert '"rule": "K0S104"' in checked.stdout
+    policy_dir = str(REPO_ROOT / "policies" / "rego")
+    for command in (["check", example, "--policy", policy_dir], ["verify", "--policy", policy_dir]):
+        done = subprocess.run([k0s_policy, *command], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert "pip install 'k0s-policy[rego]'" in done.stderr
+        assert "Traceback" not in done.stderr

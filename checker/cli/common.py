@@ -105,6 +105,10 @@ def policies(args: argparse.Namespace, dirs: Sequence[str] | None = None) -> Reg
     if args.namespace and args.all_namespaces:
         raise UsageError("use --namespace or --all-namespaces, not both")
     from checker.rego.policies import DEFAULT_NAMESPACE, PolicyError, RegoPolicies, load_policy_set
+    from checker.rego.run import INSTALL_HINT, engine_installed
+
+    if not engine_installed():
+        raise UsageError(INSTALL_HINT)
 
     namespaces = None if args.all_namespaces else (args.namespace or [DEFAULT_NAMESPACE])
     try:

@@ -18,8 +18,11 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from checker.rego.policies import PolicyError, load_policy_set
+    from checker.rego.run import INSTALL_HINT, engine_installed
     from checker.rego.verify import verify, write_json, write_text
 
+    if not engine_installed():
+        return common.error(INSTALL_HINT)
     try:
         result = verify(load_policy_set(args.policy, args.data or (), tests=True))
     except PolicyError as err:

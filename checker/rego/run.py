@@ -164,8 +164,18 @@ def _compile_only(policies: PolicySet, mark: Mark) -> bool:
     return True
 
 
+INSTALL_HINT = "Rego policies need the optional engine: pip install 'k0s-policy[rego]'"
+
+
+def engine_installed() -> bool:
+    """Whether the Rego engine can be imported, without importing it (it is an optional extra)."""
+    import importlib.util
+
+    return importlib.util.find_spec("regopy") is not None
+
+
 def engine_missing(err: ImportError) -> str:
-    return f"the Rego engine is not available ({err}); install k0s-policy with its dependencies (regopy)"
+    return f"{INSTALL_HINT} ({err})"
 
 
 def crash_message(crash: EngineCrash, policies: PolicySet) -> str:
