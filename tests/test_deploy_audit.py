@@ -14,7 +14,6 @@ from conftest import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy" / "kubernetes"
 AUDITS_DOC = REPO_ROOT / "docs" / "integrations" / "audits.md"
-READ_VERBS = {"get", "list", "watch"}
 READ_RESOURCES = {
     ("k0s.k0sproject.io", "clusterconfigs"),
     ("autopilot.k0sproject.io", "plans"),
@@ -52,31 +51,77 @@ def test_only_the_expected_objects(objects: dict[tuple[str, str], dict[str, Any]
     assert set(objects) == {
         ("Namespace", "k0s-policy"),
         ("ServiceAccount", "k0s-policy-audit"),
+        ("Role", "k0s-policy-audit-clusterconfig"),
+        ("RoleBinding", "k0s-policy-audit-clusterconfig"),
         ("ClusterRole", "k0s-policy-audit-read"),
         ("ClusterRoleBinding", "k0s-policy-audit-read"),
         ("CronJob", "k0s-policy-audit"),
     }
 
 
-def test_cluster_role_is_read_only(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
-    role = objects[("ClusterRole", "k0s-policy-audit-read")]
-    granted: set[tuple[str, str]] = set()
-    for rule in role["rules"]:
-        assert set(rule) <= {"apiGroups", "resources", "verbs"}, "no nonResourceURLs, no resourceNames tricks"
-        assert set(rule["verbs"]) <= READ_VERBS, rule
-        assert "*" not in rule["verbs"] + rule["apiGroups"] + rule["resources"], rule
-        granted |= {(group, resource) for group in rule["apiGroups"] for resource in rule["resources"]}
-    assert granted == READ_RESOURCES
-    assert "aggregationRule" not in role
-
-
-def test_binding_ties_the_role_to_the_cronjob_account(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
-    binding = objects[("ClusterRoleBinding", "k0s-policy-audit-read")]
-    assert binding["roleRef"] == {
-        "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "ClusterRole",
-        "name": "k0s-policy-audit-read",
+def test_rbac_is_least_privilege_exactly(objects: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """One permission per read the audit makes: get of kube-system/k0s by name, list of plans and
+    nodes; nothing else, no write verb, no wildcard."""
+    role = objects[("Role", "k0s-policy-audit-clusterconfig")]
+    assert role["metadata"]["namespace"] == "kube-system"
+    assert role["rules"] == [
+        {
+            "apiGroups": ["k0s.k0sproject.io"],
+            "resources": ["clusterconfigs"],
+            "resourceNames": ["k0s"],
+            "verbs": ["get"],
+        }
+    ]
+    cluster_role = objects[("ClusterRole", "k0s-policy-audit-read")]
+    assert cluster_role["rules"] == [
+        {"apiGroups": ["autopilot.k0sproject.io"], "resources": ["plans"], "verbs": ["list"]},
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]},
+    ]
+    assert "aggregationRule" not in cluster_role
+    granted = {
+        (group, resource)
+        for rule in (*role["rules"], *cluster_role["rules"])
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
     }
+    assert granted == READ_RESOURCES
+
+
+def test_the_rbac_covers_the_calls_the_live_reader_makes() -> None:
+    """The reader in checker/inputs/live.py uses exactly these client calls; a new call needs a new
+    permission (and this test changes with it)."""
+    source = (REPO_ROOT / "checker" / "inputs" / "live.py").read_text(encoding="utf-8")
+    calls = {
+        name
+        for name in ("get_namespaced_custom_object", "list_cluster_custom_object", "list_node")
+        if f".{name}(" in source
+    }
+    assert calls == {"get_namespaced_custom_object", "list_cluster_custom_object", "list_node"}
+    other = [
+        word
+        for word in ("create_", "patch_", "replace_", "delete_", "watch", "read_namespaced_secret")
+        if word in source
+    ]
+    assert other == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "role_kind", "namespace"),
+    [
+        ("RoleBinding", "k0s-policy-audit-clusterconfig", "Role", "kube-system"),
+        ("ClusterRoleBinding", "k0s-policy-audit-read", "ClusterRole", None),
+    ],
+)
+def test_bindings_tie_the_roles_to_the_cronjob_account(
+    objects: dict[tuple[str, str], dict[str, Any]],
+    kind: str,
+    name: str,
+    role_kind: str,
+    namespace: str | None,
+) -> None:
+    binding = objects[(kind, name)]
+    assert binding["metadata"].get("namespace") == namespace
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": name}
     account = objects[("ServiceAccount", "k0s-policy-audit")]
     cronjob = objects[("CronJob", "k0s-policy-audit")]
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
