@@ -284,53 +284,79 @@ def junit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> ET.Element:
     return ET.fromstring(out.encode("utf-8"))
 
 
-def test_junit_counts_match_the_findings(
+JUNIT_XSD = REPO_ROOT / "tests" / "fixtures" / "xsd" / "junit-10.xsd"
+
+
+def assert_valid_junit(root: ET.Element) -> None:
+    import xmlschema
+
+    xmlschema.XMLSchema(str(JUNIT_XSD)).validate(ET.tostring(root, encoding="unicode"))
+
+
+def test_junit_has_one_case_per_rule_and_file_and_validates(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(REPO_ROOT)
     findings = check_json(["check", "examples/airgap-upgrade"], capsys)
     root = junit(["check", "examples/airgap-upgrade"], capsys)
+    assert_valid_junit(root)
     suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == [
-        "examples/airgap-upgrade/k0sctl.yaml",
-        "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml",
+    assert [(s.get("name"), s.get("file")) for s in suites] == [
+        ("examples/airgap-upgrade/k0sctl.yaml", "examples/airgap-upgrade/k0sctl.yaml"),
+        (
+            "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml",
+            "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml",
+        ),
     ]
+    pairs = {(f["path"], f["rule"]) for f in findings}
+    failing_pairs = {(f["path"], f["rule"]) for f in findings if f["severity"] == "error"}
+    rule_cases = [c for s in suites for c in s.findall("testcase") if c.get("name", "").startswith("K0S")]
+    assert sorted((c.get("classname"), c.get("name", "").split()[0]) for c in rule_cases) == sorted(pairs)
+    assert not any(re.search(r"\bline\b|\d+:\d+", c.get("name", "")) for c in root.iter("testcase"))
+    assert len(root.findall("testsuite/testcase/failure")) == len(failing_pairs)
+    assert root.get("failures") == str(len(failing_pairs)) and root.get("errors") == "0"
+    # the k0sctl Cluster has no finding of its own and passes under its kind and name
     cases = root.findall("testsuite/testcase")
-    failures = root.findall("testsuite/testcase/failure")
-    errors = [f for f in findings if f["severity"] == "error"]
-    assert len(failures) == len(errors) == 19
-    # warnings are below the default --fail-on error: passing cases that still carry the finding
-    warned = [
-        c for c in cases if c.find("failure") is None and "warning K0S" in (c.findtext("system-out") or "")
+    assert any(c.get("name") == "k0sctl Cluster edge-prod" and c.find("failure") is None for c in cases)
+    (stale,) = [
+        c
+        for c in cases
+        if c.get("classname") == "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml"
+        and c.get("name", "").startswith("K0S102 ")
     ]
-    assert len(warned) == 4
-    # every object has a case; the k0sctl Cluster itself has no finding and passes
-    assert any(
-        c.get("name") == "k0sctl Cluster edge-prod (line 3)" and c.find("failure") is None for c in cases
+    failure = stale.find("failure")
+    assert failure is not None and failure.get("type") == "error"
+    stale_lines = sorted(
+        f["line"] for f in findings if f["rule"] == "K0S102" and f["path"].endswith("clusterconfig-k0s.yaml")
     )
-    assert root.get("tests") == str(len(cases)) == str(len(findings) + 1)
-    assert root.get("failures") == "19" and root.get("errors") == "0" and root.get("skipped") == "0"
+    assert len(stale_lines) > 1  # several findings, one case, every line in its text
+    for line in stale_lines:
+        assert f"examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml:{line}:" in (failure.text or "")
+    assert failure.get("message", "").startswith(f"K0S102 line {stale_lines[0]}: ")
     for suite in suites:
         assert suite.get("tests") == str(len(suite.findall("testcase")))
         assert suite.get("failures") == str(len(suite.findall("testcase/failure")))
-    (kubeproxy,) = [c for c in cases if c.get("name", "").endswith(": K0S102 spec.images.kubeproxy.version")]
-    assert kubeproxy.get("name") == "ClusterConfig k0s (line 4): K0S102 spec.images.kubeproxy.version"
-    assert kubeproxy.get("file") == "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml"
-    assert kubeproxy.get("line") == "37"
-    failure = kubeproxy.find("failure")
-    assert failure is not None and failure.get("type") == "error"
-    assert failure.get("message", "").startswith(
-        "K0S102: kubeproxy is pinned to quay.io/k0sproject/kube-proxy:v1.29.4"
-    )
-    assert "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml:37:16: error K0S102" in (
-        failure.text or ""
-    )
 
     # --fail-on decides what a failure is, as it decides the exit code
     assert junit(["check", "examples/airgap-upgrade", "--fail-on", "never"], capsys).get("failures") == "0"
-    assert junit(["check", "examples/airgap-upgrade", "--fail-on", "warning"], capsys).get("failures") == "23"
+    warned = junit(["check", "examples/airgap-upgrade", "--fail-on", "warning"], capsys)
+    assert warned.get("failures") == str(len(pairs))
     clean = junit(["check", "examples/airgap-upgrade-fixed"], capsys)
+    assert_valid_junit(clean)
     assert clean.get("failures") == "0" and clean.get("tests") == "3"
+
+
+def test_junit_case_names_survive_unrelated_edits(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Lines added above the findings move them, but no test case is renamed."""
+    shutil.copytree(REPO_ROOT / "examples" / "airgap-upgrade", tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    before = sorted(c.get("name", "") for c in junit(["check", "."], capsys).iter("testcase"))
+    target = tmp_path / "repo" / "manifests" / "clusterconfig-k0s.yaml"
+    target.write_text("# a comment\n# and another\n" + target.read_text(encoding="utf-8"), encoding="utf-8")
+    after = sorted(c.get("name", "") for c in junit(["check", "."], capsys).iter("testcase"))
+    assert before == after
 
 
 def test_junit_is_well_formed_with_hostile_content(
@@ -345,6 +371,7 @@ def test_junit_is_well_formed_with_hostile_content(
         BROKEN.replace("  imagez: {}", "  imagez: {}  # k0s-policy: ignore[K0S002] testing <>"),
     )
     root = junit(["check", "x", "--k0s-version", "1.30"], capsys)
+    assert_valid_junit(root)
     failures = root.findall(".//failure")
     assert len(failures) == 1
     text = failures[0].text or ""
@@ -352,7 +379,7 @@ def test_junit_is_well_formed_with_hostile_content(
     assert 'bad<&>"\\x07]]>|%0A::error::x,y:' in text  # the control character made visible, the rest kept
     skipped = root.findall(".//skipped")
     assert len(skipped) == 1 and "testing <>" in skipped[0].get("message", "")
-    assert root.get("skipped") == "1"
+    assert sum(int(s.get("skipped", "0")) for s in root.findall("testsuite")) == 1
 
     # an unreadable input is an <error> case
     code = main(
@@ -519,3 +546,44 @@ def test_github_summary_lists_pr_mode_notes_and_added_suppressions() -> None:
     )
     assert "This change fixes 1 finding." in text
     assert "| error |" not in text  # suppressed findings are not in the table unless asked for
+
+
+# --- GitLab Code Quality ----------------------------------------------------------------------
+
+GITLAB_SCHEMA = REPO_ROOT / "tests" / "fixtures" / "report-schemas" / "gitlab-codequality.schema.json"
+
+
+def test_gitlab_code_quality_report_has_every_active_finding(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    findings = check_json(["check", "examples/airgap-upgrade"], capsys)
+    code, out = run(["check", "examples/airgap-upgrade", "--format", "gitlab"], capsys)
+    assert code == 1
+    entries = json.loads(out)
+    jsonschema.validate(entries, json.loads(GITLAB_SCHEMA.read_text(encoding="utf-8")))
+    assert sorted(
+        (e["location"]["path"], e["location"]["lines"]["begin"], e["check_name"]) for e in entries
+    ) == (sorted((f["path"], f["line"], f["rule"]) for f in findings))
+    assert len({e["fingerprint"] for e in entries}) == len(entries)  # GitLab merges equal fingerprints
+    severities = {f["severity"] for f in findings}
+    assert {e["severity"] for e in entries} == {
+        {"error": "critical", "warning": "major"}[s] for s in severities
+    }
+    clean_code, clean_out = run(["check", "examples/airgap-upgrade-fixed", "--format", "gitlab"], capsys)
+    assert clean_code == 0 and {e["severity"] for e in json.loads(clean_out)} <= {"info"}
+
+
+def test_gitlab_report_leaves_suppressed_findings_out(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(
+        tmp_path,
+        "x/suppressed.yaml",
+        BROKEN.replace("  imagez: {}", "  imagez: {}  # k0s-policy: ignore[K0S002] testing"),
+    )
+    write(tmp_path, "x/broken.yaml", BROKEN)
+    _, out = run(["check", "x", "--k0s-version", "1.30", "--format", "gitlab"], capsys)
+    entries = json.loads(out)
+    assert [(e["location"]["path"], e["check_name"]) for e in entries] == [("x/broken.yaml", "K0S002")]

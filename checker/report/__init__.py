@@ -21,6 +21,7 @@ FORMATS: dict[str, str] = {
     "junit": "checker.report.junit",
     "github": "checker.report.github",
     "conftest-json": "checker.report.conftest_json",
+    "gitlab": "checker.report.gitlab",
 }
 
 

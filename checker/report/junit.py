@@ -1,11 +1,14 @@
-"""JUnit XML for CI dashboards (GitLab, Jenkins, Azure DevOps).
+"""JUnit XML for CI dashboards (Jenkins, GitLab, Azure DevOps), valid against the Jenkins/xunit
+``junit-10.xsd`` that those tools accept.
 
-One ``<testsuite>`` per file, named by its path. Every k0s object checked is at least one
-``<testcase>``: a passing one when nothing was found in it, otherwise one test case per finding,
-named by object, rule and YAML node. A finding at or above ``--fail-on`` is a ``<failure>`` (so the
-dashboard and the exit code agree); one below it passes and carries the finding in ``<system-out>``;
-a suppressed one is ``<skipped>`` with the reason. Inputs that could not be read are ``<error>``
-cases of a last suite named ``k0s-policy``.
+One ``<testsuite>`` per file, named by its path and carrying it in ``file``. Inside it, one
+``<testcase>`` per rule that found something in that file, named by rule id and name and never by
+a line, so an unrelated edit does not rename it; the lines of its findings go into the failure
+text. A file's k0s objects without any finding are one passing case each (named by kind and name).
+A rule with a finding at or above ``--fail-on`` is a ``<failure>`` (the dashboard and the exit code
+agree); one whose findings are all below it passes and carries them in ``<system-out>``; one whose
+findings are all suppressed is ``<skipped>`` with the reasons. Inputs that could not be read are
+``<error>`` cases of a last suite named ``k0s-policy``.
 """
 
 from __future__ import annotations
@@ -41,8 +44,6 @@ def write(report: ReportInput, out: TextIO) -> None:
 class _Case:
     name: str
     classname: str
-    path: str
-    line: int
     outcome: str = ""  # "", "failure", "skipped" or "error"
     message: str = ""
     kind: str = ""
@@ -52,47 +53,50 @@ class _Case:
 
 def build(report: ReportInput) -> ET.Element:
     threshold = None if report.fail_on == "never" else Severity.parse(report.fail_on)
-    by_path: dict[str, list[_Case]] = {}
-    objects_by_path: dict[str, list[CheckedObject]] = {}
-    for obj in report.checked:
-        objects_by_path.setdefault(obj.path, []).append(obj)
-        by_path.setdefault(obj.path, [])
-    found_in: set[CheckedObject] = set()
-    for finding in report.findings:
-        owner = _owner(finding, objects_by_path.get(finding.path, ()))
-        if owner is not None:
-            found_in.add(owner)
-        by_path.setdefault(finding.path, []).append(_finding_case(finding, owner, threshold))
-    for obj in report.checked:
-        if obj not in found_in:
-            case = _Case(_label(obj), obj.path, obj.path, obj.line)
-            case.output.append(f"{obj.path}:{obj.line}: checked, no findings")
-            by_path[obj.path].append(case)
-
+    paths = {obj.path for obj in report.checked} | {finding.path for finding in report.findings}
     root = ET.Element("testsuites", name="k0s-policy")
-    for path in sorted(by_path):
-        cases = sorted(by_path[path], key=lambda case: (case.line, case.name))
-        _suite(root, path, cases)
+    for path in sorted(paths):
+        findings = [f for f in report.findings if f.path == path]
+        objects = [obj for obj in report.checked if obj.path == path]
+        _suite(root, path, path, _cases(path, findings, objects, threshold))
     if report.input_errors:
         cases = [
-            _Case(f"input {number}", "k0s-policy", "", 0, "error", error, "input-error", error)
+            _Case(f"input {number}", "k0s-policy", "error", error, "input-error", error)
             for number, error in enumerate(report.input_errors, start=1)
         ]
-        _suite(root, "k0s-policy", cases)
-    for total in _TOTALS:
+        _suite(root, "k0s-policy", "", cases)
+    for total in ("tests", "failures", "errors"):  # the schema has no `skipped` on <testsuites>
         root.set(total, str(sum(int(suite.get(total, "0")) for suite in root)))
     return root
 
 
-def _suite(root: ET.Element, name: str, cases: Sequence[_Case]) -> None:
+def _cases(
+    path: str, findings: Sequence[Finding], objects: Sequence[CheckedObject], threshold: Severity | None
+) -> list[_Case]:
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in sorted(findings, key=Finding.sort_key):
+        by_rule.setdefault(finding.rule, []).append(finding)
+    cases = [_rule_case(path, rule, found, threshold) for rule, found in sorted(by_rule.items())]
+    with_findings = {owner for f in findings if (owner := _owner(f, objects)) is not None}
+    seen: dict[str, int] = {}
+    for obj in objects:
+        if obj in with_findings:
+            continue
+        label = _label(obj)
+        seen[label] = seen.get(label, 0) + 1
+        name = label if seen[label] == 1 else f"{label} #{seen[label]}"
+        cases.append(_Case(name, path, output=[f"{path}:{obj.line}: checked, no findings"]))
+    return cases
+
+
+def _suite(root: ET.Element, name: str, path: str, cases: Sequence[_Case]) -> None:
     suite = ET.SubElement(root, "testsuite", name=clean(name))
+    if path:
+        suite.set("file", clean(path))
     counts = dict.fromkeys(_TOTALS, 0)
     counts["tests"] = len(cases)
     for case in cases:
         element = ET.SubElement(suite, "testcase", name=clean(case.name), classname=clean(case.classname))
-        if case.path:
-            element.set("file", clean(case.path))
-            element.set("line", str(case.line))
         if case.outcome:
             counts[{"failure": "failures", "error": "errors", "skipped": "skipped"}[case.outcome]] += 1
             detail = ET.SubElement(element, case.outcome, message=clean(case.message))
@@ -102,40 +106,56 @@ def _suite(root: ET.Element, name: str, cases: Sequence[_Case]) -> None:
                 detail.text = clean(case.body)
         if case.output:
             ET.SubElement(element, "system-out").text = clean("\n".join(case.output))
-    for total, value in counts.items():
-        suite.set(total, str(value))
+    for total in ("tests", "failures", "errors", "skipped"):
+        suite.set(total, str(counts[total]))
 
 
-def _finding_case(finding: Finding, owner: CheckedObject | None, threshold: Severity | None) -> _Case:
-    where = finding.node or f"line {finding.line}"
-    label = _label(owner) if owner is not None else "file"
-    line = (
-        f"{finding.path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}"
-    )
-    if finding.fix and finding.fix not in finding.message:
-        line += f"\nfix: {finding.fix}"
-    case = _Case(f"{label}: {finding.rule} {where}", finding.path, finding.path, finding.line)
-    if finding.suppressed_by:
-        case.outcome, case.message = "skipped", f"suppressed: {finding.suppressed_by}"
-        case.output.append(line)
-    elif threshold is not None and finding.severity >= threshold:
-        case.outcome, case.message, case.kind, case.body = (
-            "failure",
-            _headline(finding),
-            str(finding.severity),
-            line,
-        )
+def _rule_case(path: str, rule: str, findings: Sequence[Finding], threshold: Severity | None) -> _Case:
+    """One test case for one rule in one file, however many findings and wherever they are."""
+    case = _Case(_rule_title(rule), path)
+    failing = [
+        f for f in findings if not f.suppressed_by and threshold is not None and f.severity >= threshold
+    ]
+    active = [f for f in findings if not f.suppressed_by]
+    lines = [_finding_text(f) for f in findings]
+    if failing:
+        worst = max(f.severity for f in failing)
+        more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
+        case.outcome, case.message, case.kind = "failure", _headline(failing[0]) + more, str(worst)
+        case.body = "\n".join(lines)
+    elif not active:
+        reasons = sorted({f.suppressed_by for f in findings})
+        case.outcome, case.message = "skipped", "suppressed: " + "; ".join(reasons)
+        case.output = lines
     else:
-        case.output.append(line)
+        case.output = lines
     return case
 
 
+def _rule_title(rule_id: str) -> str:
+    from checker.rules import RULES_BY_ID
+
+    rule = RULES_BY_ID.get(rule_id)
+    return f"{rule_id} {rule.name}" if rule is not None else rule_id
+
+
+def _finding_text(finding: Finding) -> str:
+    text = (
+        f"{finding.path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}"
+    )
+    if finding.fix and finding.fix not in finding.message:
+        text += f"\n    fix: {finding.fix}"
+    if finding.suppressed_by:
+        text += f"\n    suppressed: {finding.suppressed_by}"
+    return text
+
+
 def _headline(finding: Finding) -> str:
-    """The finding's first sentence with its rule: what dashboards show before the details."""
+    """The finding's first sentence with its rule and line: what dashboards show before the details."""
     sentence = re.split(r"(?<=\.)\s", finding.message, maxsplit=1)[0]
     if len(sentence) > 300:
         sentence = sentence[:299].rstrip() + "…"
-    return f"{finding.rule}: {sentence}"
+    return f"{finding.rule} line {finding.line}: {sentence}"
 
 
 def _owner(finding: Finding, objects: Iterable[CheckedObject]) -> CheckedObject | None:
@@ -159,4 +179,4 @@ def _contains(base: str, node: str) -> bool:
 def _label(obj: CheckedObject) -> str:
     name = f" {obj.name}" if obj.name else ""
     inside = f" in {obj.base}" if obj.base else ""
-    return f"{obj.kind}{name}{inside} (line {obj.line})"
+    return f"{obj.kind}{name}{inside}"
