@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -300,7 +301,50 @@ def test_conftest_json_shape(capsys: pytest.CaptureFixture[str], monkeypatch: py
         "pull policy Never",
     }
     own = by_key[("repo/cluster/k0s.yaml", "k0s-policy")]
-    assert own["successes"] == 0 and {f["metadata"]["id"] for f in own["failures"]} >= {"K0S102"}
+    assert {f["metadata"]["id"] for f in own["failures"]} >= {"K0S102"}
+    assert all(f["metadata"]["query"] == f"data.k0s-policy.{f['metadata']['id']}" for f in own["failures"])
+    assert own["successes"] > 0  # the built-in rules that ran on the file and found nothing
+
+
+def test_conftest_json_counts_built_in_successes_and_lists_clean_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With only K0S102 selected: the file with a stale pin has 0 successes and one failure, the
+    clean file an entry with 1 success and nothing else; stdin is the filename ""."""
+    stale = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nmetadata: {name: k0s}\nspec:\n  images:\n    kubeproxy: {image: quay.io/k0sproject/kube-proxy, version: v1.29.4}\n"
+    clean = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nmetadata: {name: k0s}\nspec: {}\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "k0s.yaml").write_text(stale, encoding="utf-8")
+    (tmp_path / "b" / "k0s.yaml").write_text(clean, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    argv = ["check", "a", "b", "--no-config", "--k0s-version", "1.30", "--select", "K0S102"]
+    assert main([*argv, "--format", "conftest-json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    by_file = {e["filename"]: e for e in report}
+    assert by_file["b/k0s.yaml"] == {"filename": "b/k0s.yaml", "namespace": "k0s-policy", "successes": 1}
+    assert by_file["a/k0s.yaml"]["successes"] == 0
+    assert [f["metadata"]["query"] for f in by_file["a/k0s.yaml"]["failures"]] == ["data.k0s-policy.K0S102"]
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stale.encode())))
+    assert (
+        main(
+            [
+                "check",
+                "-",
+                "--no-config",
+                "--k0s-version",
+                "1.30",
+                "--select",
+                "K0S102",
+                "--format",
+                "conftest-json",
+            ]
+        )
+        == 1
+    )
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["filename"] == "" and entry["failures"][0]["loc"]["file"] == ""
 
 
 def test_conftest_json_lists_files_that_passed() -> None:

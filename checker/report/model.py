@@ -52,6 +52,8 @@ class ReportInput:
     added_suppressions: list[Finding] | None = None
     # Rego policies (--policy): rules that passed per (file, namespace), conftest's "successes"
     policy_successes: dict[tuple[str, str], int] = field(default_factory=dict)
+    # built-in rules that ran per checked file (conftest-json counts those without findings)
+    rules_run: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def active(self) -> list[Finding]:
@@ -101,4 +103,12 @@ def report_input(result: Result) -> ReportInput:
         input_errors=result.input_errors,
         tool_version=__version__,
         checked=checked,
+        rules_run=_rules_run_per_file(result, checked),
     )
+
+
+def _rules_run_per_file(result: Result, checked: list[CheckedObject]) -> dict[str, set[str]]:
+    per_file: dict[str, set[str]] = {}
+    for obj in checked:
+        per_file.setdefault(obj.path, set()).update(result.rules_run.get(obj.cluster, ()))
+    return per_file

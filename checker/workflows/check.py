@@ -43,6 +43,7 @@ class Result:
     clusters: list[Cluster] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     input_errors: list[str] = field(default_factory=list)
+    rules_run: dict[str, set[str]] = field(default_factory=dict)  # cluster name -> ids of rules that ran
 
     @property
     def active(self) -> list[Finding]:
@@ -136,7 +137,9 @@ def run_check(
         validating = (
             selection.wants(SCHEMA_VIOLATION.id) and config.severities.get(SCHEMA_VIOLATION.id, 0) is not None
         )
+        ran = result.rules_run.setdefault(cluster.name, set())
         if cluster.patch is not None and validating:
+            ran.add(SCHEMA_VIOLATION.id)
             for obj in cluster.objects:
                 findings.extend(
                     _guarded("schema validation", cluster, validate, obj, cluster.patch.minor, cluster.name)
@@ -152,6 +155,7 @@ def run_check(
                 continue
             label = "the check of " + ", ".join(rule.id for rule in rules)
             findings.extend(_guarded(label, cluster, check, context))
+            ran.update(rule.id for rule in rules)
         result.skipped.extend(context.skipped)
     if policies is not None:
         found, problems = policies.evaluate(clusters)
