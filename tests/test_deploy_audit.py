@@ -186,5 +186,5 @@ def test_the_documented_workflow_is_a_scheduled_audit() -> None:
     steps = workflow["jobs"]["audit"]["steps"]
     assert steps[0]["with"]["fetch-depth"] == 0
     audit = next(step for step in steps if step.get("id") == "audit")
-    assert "k0s-policy audit" in audit["run"] and "--markdown audit.md" in audit["run"]
+    assert "k0s-policy audit" in audit["run"] and "--format markdown --output audit.md" in audit["run"]
     assert "GITHUB_STEP_SUMMARY" in audit["run"]

@@ -10,41 +10,27 @@ from typing import Any
 from checker.cli import common, options
 from checker.report.model import report_input
 
+EXAMPLES = (
+    "k0s-policy check                                  # the current directory, recursively",
+    "k0s-policy check clusters/ --k0s-version 1.30 --format json",
+    "kustomize build overlays/prod | k0s-policy check -",
+    "k0s-policy check clusters/ --diff-base origin/main  # a pull request: only what it introduces",
+)
+
 
 def add_parser(sub: Any) -> None:
     from checker.report import FORMATS
 
-    check = sub.add_parser("check", help="check files, directories, globs or - (stdin)")
+    check = options.sub_parser(sub, "check", "check files, directories, globs or - (stdin)", EXAMPLES)
     check.add_argument("paths", nargs="*", default=["."], help="files, directories, globs; - reads stdin")
-    check.add_argument(
-        "--k0s-version", help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)"
-    )
-    check.add_argument(
-        "--format", choices=sorted(FORMATS), action=options.FormatAction, help="report format (repeatable)"
-    )
-    check.add_argument(
-        "--output", action=options.FormatAction, metavar="FILE", help="write the preceding --format here"
-    )
-    check.add_argument(
-        "--fail-on", choices=options.FAIL_ON, default="error", help="lowest severity that fails the run"
-    )
+    options.add_format_options(check, FORMATS)
+    options.add_fail_on(check)
+    options.add_rule_selection(check)
     options.add_repository_options(check)
-    check.add_argument("--select", action="append", metavar="IDS", help="only these rules (ids or prefixes)")
-    check.add_argument("--ignore", action="append", metavar="IDS", help="skip these rules (ids or prefixes)")
-    check.add_argument(
-        "--airgap-images",
-        metavar="FILE",
-        help="image list the air-gapped nodes hold (k0s airgap list-images)",
-    )
-    check.add_argument(
-        "--airgap-bundle",
-        action="append",
-        metavar="FILE",
-        help="image bundle tarball the nodes import (OCI layout or docker save, may be gzipped; repeatable)",
-    )
-    check.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
-    check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
+    options.add_release_options(check)
+    options.add_airgap_options(check)
     options.add_policy_options(check)
+    check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
     check.add_argument(
         "--diff-base", metavar="REF", help="PR mode: report only what the change against REF introduces"
     )

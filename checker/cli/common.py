@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from checker.cli import options
 
@@ -117,20 +117,24 @@ def policies(args: argparse.Namespace, dirs: Sequence[str] | None = None) -> Reg
         raise UsageError(str(err)) from None
 
 
-def write_reports(args: argparse.Namespace, report: ReportInput) -> None:
-    from checker.report import writer
-
+def write_outputs(args: argparse.Namespace, write: Callable[[str, TextIO], None]) -> None:
+    """Every --format of the run, each to its --output file or to stdout."""
     outputs = getattr(args, "outputs", None) or [["text", None]]
     for format_name, output in outputs:
-        write = writer(format_name)
         if not output:
-            write(report, sys.stdout)
+            write(format_name, sys.stdout)
             continue
         try:
             with open(output, "w", encoding="utf-8") as handle:
-                write(report, handle)
+                write(format_name, handle)
         except OSError as err:
             raise UsageError(f"cannot write {output}: {err.strerror or err}") from None
+
+
+def write_reports(args: argparse.Namespace, report: ReportInput) -> None:
+    from checker.report import writer
+
+    write_outputs(args, lambda name, out: writer(name)(report, out))
 
 
 def exit_code(findings: Sequence[Any], fail_on: str) -> int:

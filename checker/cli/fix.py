@@ -9,10 +9,23 @@ from typing import Any
 
 from checker.cli import common, options
 
+EXAMPLES = (
+    "k0s-policy fix --dry-run clusters/     # the diff, nothing changed",
+    "k0s-policy fix clusters/ --select K0S102",
+)
+FIX_EXIT_CODES = """exit codes:
+  0  nothing left to fix (or everything fixed)
+  1  a pin could not be fixed, or with --dry-run: something would change
+  2  usage error, a broken .k0s-policy.yaml, or an input that cannot be read"""
+
 
 def add_parser(sub: Any) -> None:
-    fix = sub.add_parser(
-        "fix", help="remove image pins that equal a release default (K0S101, K0S102, K0S104)"
+    fix = options.sub_parser(
+        sub,
+        "fix",
+        "remove image pins that equal a release default (K0S101, K0S102, K0S104)",
+        EXAMPLES,
+        FIX_EXIT_CODES,
     )
     fix.add_argument("paths", nargs="*", default=["."], help="files, directories, globs")
     fix.add_argument(
@@ -20,9 +33,9 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="print a unified diff and change nothing; exit 1 when something would change",
     )
-    fix.add_argument("--k0s-version", help="target k0s version for every cluster, as for check")
+    options.add_rule_selection(fix)
     options.add_repository_options(fix)
-    fix.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
+    options.add_release_options(fix)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,8 +56,14 @@ def run(args: argparse.Namespace) -> int:
         for error in collected.errors:
             sys.stderr.write(f"k0s-policy: {error.path}: {error.message}\n")
         return options.EXIT_USAGE
+    chosen = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
+    rules = frozenset(rule for rule in fix.FIX_RULES if chosen.wants(rule))
+    if not rules:
+        return common.error(
+            f"fix removes pins for {', '.join(sorted(fix.FIX_RULES))}; --select/--ignore left none"
+        )
     result = run_check(
-        collected, catalog, config, cli_version=args.k0s_version, selection=Selection(select=fix.FIX_RULES)
+        collected, catalog, config, cli_version=args.k0s_version, selection=Selection(select=rules)
     )
     fix_plan = fix.plan(result, collected, catalog)
     if args.dry_run:

@@ -1,4 +1,7 @@
-"""The flags sub-commands share, the exit codes, and the --format/--output pairing."""
+"""The flags sub-commands share, defined once: the grammar of every sub-command that reports.
+
+Each ``add_*`` function adds one group; a sub-command takes the groups that mean something for it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,52 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 FAIL_ON = ("error", "warning", "info", "never")
+
+EXIT_CODES = """exit codes:
+  0  nothing at or above --fail-on
+  1  findings at or above --fail-on
+  2  usage error, a broken .k0s-policy.yaml, or an input that cannot be read"""
+
+
+def sub_parser(
+    sub: Any, name: str, help_text: str, examples: Sequence[str], exit_codes: str = EXIT_CODES
+) -> Any:
+    """A sub-command's parser with its examples and exit codes at the end of --help, and -V/--version."""
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples) + "\n\n" + exit_codes
+    parser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text[:1].upper() + help_text[1:] + ".",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_version_flag(parser)
+    return parser
+
+
+def add_version_flag(parser: argparse.ArgumentParser, *, long: bool = True) -> None:
+    from checker import __version__
+
+    flags = ("-V", "--version") if long else ("-V",)
+    parser.add_argument(*flags, action="version", version=f"k0s-policy {__version__}")
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old spelling of a flag: stores into the new one's destination and says so on stderr."""
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, replacement: str = "", **kwargs: Any
+    ) -> None:
+        self.replacement = replacement
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, ns: argparse.Namespace, value: Any, opt: str | None = None
+    ) -> None:
+        import sys
+
+        sys.stderr.write(f"k0s-policy: warning: {opt} is deprecated; use {self.replacement}\n")
+        setattr(ns, self.dest, value)
 
 
 class FormatAction(argparse.Action):
@@ -28,6 +77,46 @@ class FormatAction(argparse.Action):
                 parser.error("each --output follows the --format it belongs to")
             outputs[-1][1] = value
         ns.outputs = outputs
+
+
+def add_format_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    parser.add_argument(
+        "--format", choices=sorted(formats), action=FormatAction, help="report format (repeatable)"
+    )
+    parser.add_argument(
+        "--output", action=FormatAction, metavar="FILE", help="write the preceding --format to FILE"
+    )
+
+
+def add_fail_on(parser: argparse.ArgumentParser, meaning: str = "fails the run") -> None:
+    parser.add_argument("--fail-on", choices=FAIL_ON, default="error", help=f"lowest severity that {meaning}")
+
+
+def add_rule_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--select", action="append", metavar="IDS", help="only these rules (ids or prefixes)")
+    parser.add_argument("--ignore", action="append", metavar="IDS", help="skip these rules (ids or prefixes)")
+
+
+def add_release_options(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
+    if target:
+        parser.add_argument(
+            "--k0s-version", help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)"
+        )
+    parser.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
+
+
+def add_airgap_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--airgap-images",
+        metavar="FILE",
+        help="image list the air-gapped nodes hold (k0s airgap list-images)",
+    )
+    parser.add_argument(
+        "--airgap-bundle",
+        action="append",
+        metavar="FILE",
+        help="image bundle tarball the nodes import (OCI layout or docker save, may be gzipped; repeatable)",
+    )
 
 
 def rule_ids(values: Sequence[str] | None) -> frozenset[str]:

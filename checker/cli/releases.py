@@ -9,20 +9,46 @@ from typing import Any
 
 from checker.cli import common, options
 
+RELEASES_EXIT_CODES = """exit codes:
+  0  done
+  2  usage error, or release data that cannot be read or written"""
+
 
 def add_parser(sub: Any) -> None:
     from checker.k0s.userdata import default_data_dir
 
-    releases = sub.add_parser("releases", help="list the known k0s releases, or import a new one")
+    releases = options.sub_parser(
+        sub,
+        "releases",
+        "list the known k0s releases, import a new one, or export the data for Rego",
+        (
+            "k0s-policy releases list",
+            "k0s-policy releases import --k0s-version v1.37.0+k0s.0 --images images.txt --k0s-config k0s.yaml",
+            "k0s-policy releases export-data --k0s-version 1.30 --output k0s-releases.json",
+        ),
+        RELEASES_EXIT_CODES,
+    )
     releases.set_defaults(k0s_version=None, releases_command=None)
     actions = releases.add_subparsers(dest="releases_command", metavar="ACTION")
     data_help = f"user release files (default: {default_data_dir()})"
     listing = actions.add_parser("list", help="one line per known k0s minor")
+    options.add_version_flag(listing)
     listing.add_argument("--data-dir", metavar="DIR", help=data_help)
     importing = actions.add_parser(
         "import", help="add a release from `k0s airgap list-images --all` (and `k0s config create`) output"
     )
-    importing.add_argument("--version", required=True, metavar="TAG", help="the k0s tag, e.g. v1.37.0+k0s.0")
+    options.add_version_flag(importing, long=False)  # --version is the deprecated spelling of --k0s-version
+    importing.add_argument(
+        "--k0s-version", dest="version", metavar="TAG", help="the k0s tag, e.g. v1.37.0+k0s.0"
+    )
+    importing.add_argument(
+        "--version",
+        dest="version",
+        metavar="TAG",
+        action=options.DeprecatedAlias,
+        replacement="--k0s-version",
+        help="deprecated: --k0s-version",
+    )
     importing.add_argument(
         "--images",
         required=True,
@@ -30,7 +56,18 @@ def add_parser(sub: Any) -> None:
         help="`k0s airgap list-images --all` output of that release",
     )
     importing.add_argument(
-        "--config", metavar="FILE", help="`k0s config create --include-images` output of that release"
+        "--k0s-config",
+        dest="k0s_config",
+        metavar="FILE",
+        help="`k0s config create --include-images` output of that release",
+    )
+    importing.add_argument(
+        "--config",
+        dest="k0s_config",
+        metavar="FILE",
+        action=options.DeprecatedAlias,
+        replacement="--k0s-config (--config means .k0s-policy.yaml everywhere else)",
+        help="deprecated: --k0s-config",
     )
     importing.add_argument("--data-dir", metavar="DIR", help=data_help)
     _add_export_parser(actions, data_help)
@@ -55,10 +92,12 @@ def run(args: argparse.Namespace) -> int:
             catalog = Catalog.load(extra_dirs=[data_dir] if data_dir.is_dir() else [])
         except ValueError as err:
             raise common.UsageError(f"release data: {err}") from None
+        if not args.version:
+            raise common.UsageError("releases import needs --k0s-version TAG (the release being imported)")
         images_text = common.read_text(args.images)
-        config_text = common.read_text(args.config) if args.config else None
+        config_text = common.read_text(args.k0s_config) if args.k0s_config else None
         outcome = import_release(
-            args.version, images_text, args.images, catalog, data_dir, config_text, args.config or ""
+            args.version, images_text, args.images, catalog, data_dir, config_text, args.k0s_config or ""
         )
     except (common.UsageError, DataDirError, ReleaseImportError) as err:
         return common.error(str(err))
@@ -72,6 +111,7 @@ def _add_export_parser(actions: Any, data_help: str) -> None:
     export = actions.add_parser(
         "export-data", help="write the release data as JSON for the Rego policies (--data, conftest)"
     )
+    options.add_version_flag(export)
     export.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     export.add_argument(
         "--k0s-version", dest="target_version", metavar="VERSION", help="target of clusters without k0sctl"

@@ -8,16 +8,54 @@ from typing import Any
 
 from checker.cli import common, options
 
+INFO_EXIT_CODES = """exit codes:
+  0  printed
+  2  usage error (an unknown rule id)"""
+
 
 def add_parsers(sub: Any) -> None:
-    sub.add_parser("rules", help="list every rule")
-    explain = sub.add_parser("explain", help="print the documentation of a rule")
+    rules = options.sub_parser(
+        sub,
+        "rules",
+        "list every rule",
+        ("k0s-policy rules", "k0s-policy rules --format json | jq -r '.[].id'"),
+        INFO_EXIT_CODES,
+    )
+    rules.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    explain = options.sub_parser(
+        sub, "explain", "print the documentation of a rule", ("k0s-policy explain K0S102",), INFO_EXIT_CODES
+    )
     explain.add_argument("rule", help="rule id, e.g. K0S102")
+
+
+FAMILIES = {"0": "input", "1": "images", "2": "pull-policy", "3": "version-skew", "4": "dynamic-config"}
+
+
+def families_of(rule_id: str) -> list[str]:
+    """K0S102 -> ["K0S1xx", "images"]: the family a rule belongs to (DESIGN.md, "Rules")."""
+    digit = rule_id[3:4]
+    return [f"K0S{digit}xx", FAMILIES.get(digit, "other")]
 
 
 def run_rules(args: argparse.Namespace) -> int:
     from checker.rules import ALL_RULES
 
+    if args.format == "json":
+        import json
+
+        entries = [
+            {
+                "id": rule.id,
+                "name": rule.name,
+                "severity": str(rule.severity),
+                "summary": rule.summary,
+                "docs": rule.docs,
+                "families": families_of(rule.id),
+            }
+            for rule in ALL_RULES
+        ]
+        sys.stdout.write(json.dumps(entries, indent=2) + "\n")
+        return options.EXIT_OK
     for rule in ALL_RULES:
         sys.stdout.write(f"{rule.id}  {rule.severity!s:7}  {rule.name:32}  {rule.summary}\n")
     return options.EXIT_OK

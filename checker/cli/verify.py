@@ -10,7 +10,19 @@ from checker.cli import common, options
 
 
 def add_parser(sub: Any) -> None:
-    verify = sub.add_parser("verify", help="run the test_ rules of Rego policies (like conftest verify)")
+    verify = options.sub_parser(
+        sub,
+        "verify",
+        "run the test_ rules of Rego policies (like conftest verify)",
+        (
+            "k0s-policy verify --policy policy/",
+            "k0s-policy verify --policy policy/ --data data/ --format json",
+        ),
+        """exit codes:
+  0  every test passed
+  1  a test failed
+  2  usage error, or policies that cannot be loaded or compiled""",
+    )
     verify.add_argument("--policy", action="append", required=True, metavar="DIR", help="policies and tests")
     verify.add_argument("--data", action="append", metavar="FILE", help="YAML/JSON data documents")
     verify.add_argument("--format", choices=("text", "json"), default="text", help="output format")

@@ -10,7 +10,7 @@ from checker.findings import Finding, counts
 from checker.inputs.live import CLUSTER_CONFIG
 from checker.inputs.yamldoc import format_path
 from checker.workflows.audit.drift import plan_name, plan_state
-from checker.workflows.audit.model import LIVE_PREFIX, Audit, AuditError, Drift, show_value
+from checker.workflows.audit.model import LIVE_PREFIX, Audit, Drift, show_value
 
 FORMAT_VERSION = 1
 
@@ -270,25 +270,24 @@ def write_text(audit: Audit, out: TextIO, remediate: bool = False) -> None:
     )
 
 
-def write_reports(
-    audit: Audit,
-    out: TextIO,
-    *,
-    markdown: str | None = None,
-    json_file: str | None = None,
-    remediate: bool = False,
-) -> None:
-    """The text report on ``out`` unless a report goes there ("-"), plus the Markdown and JSON files."""
-    for target, writer in ((markdown, write_markdown), (json_file, write_json)):
-        if not target:
-            continue
-        if target == "-":
-            writer(audit, out)
-            continue
-        try:
-            with open(target, "w", encoding="utf-8") as handle:
-                writer(audit, handle)
-        except OSError as err:
-            raise AuditError(f"cannot write {target}: {err.strerror or err}") from None
-    if "-" not in (markdown, json_file):
+AUDIT_FORMATS = ("text", "json", "markdown", "sarif", "junit", "github", "gitlab")
+
+
+def write_format(audit: Audit, format_name: str, out: TextIO, *, remediate: bool = False) -> None:
+    """One report of the audit: its own text, JSON and Markdown, or any check format over its
+    findings (repository and live), so code scanning and CI dashboards read audits too."""
+    if format_name == "text":
         write_text(audit, out, remediate=remediate)
+    elif format_name == "json":
+        write_json(audit, out)
+    elif format_name == "markdown":
+        write_markdown(audit, out)
+    else:
+        from checker.report import writer
+        from checker.report.model import report_input
+
+        report = report_input(audit.repository)
+        report.findings = sorted(audit.findings, key=Finding.sort_key)
+        report.fail_on = audit.fail_on
+        report.notes = list(audit.notes)
+        writer(format_name)(report, out)

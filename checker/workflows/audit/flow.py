@@ -41,7 +41,7 @@ from checker.workflows.audit.drift import (
     remediation,
 )
 from checker.workflows.audit.model import LIVE_PREFIX, Audit, AuditError
-from checker.workflows.check import Result, run_check
+from checker.workflows.check import Policies, Result, Selection, run_check
 
 # --- running an audit ----------------------------------------------------------------------------------
 
@@ -59,11 +59,26 @@ def run_audit(
     blame: Blame | None = None,
     fail_on: str = "error",
     now: dt.datetime | None = None,
+    cli_version: str | None = None,
+    selection: Selection | None = None,
+    policies: Policies | None = None,
 ) -> Audit:
+    """``cli_version`` pins every cluster's target release as in check (an audit otherwise checks
+    against what the repository declares, with the newest release data); ``selection`` chooses rules
+    for the repository and the live state alike; ``policies`` run on the repository."""
     from checker import __version__
 
     options = options or Options()
-    repository = run_check(collected, catalog, config, options=options)
+    selection = selection or Selection()
+    repository = run_check(
+        collected,
+        catalog,
+        config,
+        options=options,
+        cli_version=cli_version,
+        selection=selection,
+        policies=policies,
+    )
     audit = Audit(
         repository=repository,
         paths=list(paths),
@@ -87,7 +102,7 @@ def run_audit(
         audit.cluster = clusters[0] if len(clusters) == 1 else None
         return audit
     audit.cluster = _cluster_for_live(repository)
-    _audit_live(audit, catalog, config, options)
+    _audit_live(audit, catalog, config, options, selection)
     return audit
 
 
@@ -106,7 +121,9 @@ def _cluster_for_live(result: Result) -> Cluster | None:
     return candidates[0] if candidates else None
 
 
-def _audit_live(audit: Audit, catalog: Catalog, config: Config, options: Options) -> None:
+def _audit_live(
+    audit: Audit, catalog: Catalog, config: Config, options: Options, selection: Selection
+) -> None:
     live = audit.live
     assert live is not None
     cluster = audit.cluster
@@ -116,7 +133,7 @@ def _audit_live(audit: Audit, catalog: Catalog, config: Config, options: Options
     audit.live_target_why = why
     live_obj: K0sObject | None = None
     if live.cluster_config is not None:
-        result, live_obj = _check_live_config(live, catalog, config, options, version)
+        result, live_obj = _check_live_config(live, catalog, config, options, version, selection)
         audit.live_findings += [replace(f, cluster=name) for f in result.findings]
         audit.notes += [f"live object: {s}" for s in result.skipped]
         if result.clusters and result.clusters[0].patch is not None:
@@ -145,7 +162,9 @@ def _audit_live(audit: Audit, catalog: Catalog, config: Config, options: Options
         audit.notes += skipped
         if cluster is not None and cluster.patch is not None and not cluster.assumed_newest:
             audit.drift += node_drift(live.nodes, cluster.patch)
-    audit.live_findings.sort(key=Finding.sort_key)
+    audit.live_findings = sorted(
+        (f for f in audit.live_findings if selection.wants(f.rule)), key=Finding.sort_key
+    )
 
 
 def _resolve(catalog: Catalog, version: str) -> Patch | None:
@@ -183,12 +202,17 @@ def _live_document(live: LiveState) -> tuple[str, bytes]:
 
 
 def _check_live_config(
-    live: LiveState, catalog: Catalog, config: Config, options: Options, version: str | None
+    live: LiveState,
+    catalog: Catalog,
+    config: Config,
+    options: Options,
+    version: str | None,
+    selection: Selection,
 ) -> tuple[Result, K0sObject | None]:
     """The normal rules over the live object, a document of its own under a ``live:`` path."""
     path, raw = _live_document(live)
     collected = Collected(sources=[Source(path, raw, explicit=True)])
-    result = run_check(collected, catalog, config, cli_version=version, options=options)
+    result = run_check(collected, catalog, config, cli_version=version, options=options, selection=selection)
     obj = next(
         (
             item
