@@ -40,12 +40,20 @@ class Finding:
     fix: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
     suppressed_by: str = ""
+    # The file relative to the repository root (``path`` is relative to the current directory):
+    # what fingerprints and baselines use, so they are the same wherever the tool runs.
+    repo_path: str = ""
+
+    @property
+    def file(self) -> str:
+        """The file's canonical, repository-relative name (``path`` until the engine sets it)."""
+        return self.repo_path or self.path
 
     @property
     def fingerprint(self) -> str:
         """Stable across unrelated edits: it names the rule, file, cluster and node, never a line."""
         anchor = self.node or f"line:{self.line}"
-        key = "\x1f".join((self.rule, self.path, self.cluster, anchor, str(self.data.get("subject", ""))))
+        key = "\x1f".join((self.rule, self.file, self.cluster, anchor, str(self.data.get("subject", ""))))
         import hashlib  # only reports that print fingerprints pay for it
 
         return hashlib.sha256(key.encode()).hexdigest()[:24]

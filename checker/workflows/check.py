@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from checker.config import Config, matching_ignore
 from checker.findings import Finding, Severity, Suppression, apply_suppressions, parse_suppressions
+from checker.inputs.roots import Tree
 from checker.inputs.sources import STDIN_LABEL, Collected
 from checker.inputs.yamldoc import ParsedFile, parse_bytes
 from checker.k0s.cluster import Cluster, group, resolve_airgap, resolve_target
@@ -16,7 +18,7 @@ from checker.k0s.documents import K0sObject, NearMiss, classify
 from checker.k0s.releases import Catalog
 from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
-from checker.rules.core import INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
+from checker.rules.core import EXPIRED_IGNORE, INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
 from checker.validate.schemas import validate
 
 
@@ -74,6 +76,8 @@ def run_check(
 ) -> Result:
     options = options or Options()
     selection = selection or Selection()
+    today = today or dt.date.today()
+    tree = collected.tree or Tree.at(Path.cwd())
     result = Result(files_read=collected.files_seen)
     result.input_errors = [f"{e.path}: {e.message}" for e in collected.errors]
     findings: list[Finding] = []
@@ -101,6 +105,9 @@ def run_check(
         result.documents += len(parsed.documents)
         if source.path == STDIN_LABEL:
             streams.append((source.raw, parsed))
+            if not parsed.problems and all(document.data is None for document in parsed.documents):
+                # fail closed: `render | k0s-policy check -` must not pass when the render failed
+                result.input_errors.append(f"{STDIN_LABEL}: no documents on stdin (did the render fail?)")
         found_here = False
         for document in parsed.documents:
             for item in classify(document):
@@ -125,7 +132,7 @@ def run_check(
             suppressions[source.path] = parse_suppressions(text)
 
     result.objects = len(objects)
-    clusters = group(objects)
+    clusters = group(objects, tree)
     result.clusters = clusters
     for cluster in clusters:
         findings.extend(
@@ -162,6 +169,8 @@ def run_check(
         findings.extend(found)
         result.input_errors.extend(problems)
 
+    findings.extend(_expired_ignores(config))
+
     # Suppressions first: a reasonless suppression comment is itself a finding (K0S009) that
     # selection and configuration must be able to switch off like any other.
     findings = apply_suppressions(findings, suppressions)
@@ -169,12 +178,14 @@ def run_check(
         from checker.inputs.origin import relocate  # only runs that read stdin pay for it
 
         findings = relocate(findings, streams)
+    # One canonical name per file: fingerprints, baselines and the configuration's patterns use it.
+    findings = [replace(f, repo_path=tree.canonical(f.path)) for f in findings]
     findings = [
         f
         for f in findings
         if selection.wants(f.rule) and config.severities.get(f.rule.upper(), 0) is not None
     ]
-    findings = [_apply_config(f, config, today or dt.date.today()) for f in findings]
+    findings = [_apply_config(f, config, today) for f in findings]
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
 
@@ -203,6 +214,25 @@ def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any
         ]
 
 
+def _expired_ignores(config: Config) -> list[Finding]:
+    """An ignore entry past its date no longer suppresses; say so where it is written."""
+    return [
+        Finding(
+            EXPIRED_IGNORE.id,
+            EXPIRED_IGNORE.severity,
+            f"the ignore entry for {entry.rule} expired on {entry.expires}: its findings are reported again",
+            str(config.path),
+            entry.line,
+            entry.column,
+            node=f"ignore[{entry.rule}]",
+            fix="fix the findings and remove the entry, or move expires: to a later date",
+            data={"subject": f"{entry.rule} {entry.expires}"},
+        )
+        for entry in config.expired
+        if config.path
+    ]
+
+
 def _checks_to_run(selection: Selection, config: Config) -> list[tuple[Check, list[Rule]]]:
     """Each check function once, with the wanted rules it reports (several rules may share a pass)."""
     checks: dict[Check, list[Rule]] = {}
@@ -217,7 +247,7 @@ def _apply_config(finding: Finding, config: Config, today: dt.date) -> Finding:
     override = config.severities.get(finding.rule.upper())
     if override is not None:
         finding = replace(finding, severity=override)
-    entry = matching_ignore(config, finding.rule.upper(), finding.path, today)
+    entry = matching_ignore(config, finding.rule.upper(), finding.file, today)
     if entry is not None and not finding.suppressed_by:
         finding = replace(finding, suppressed_by=f"{config.path} ignore (line {entry.line}): {entry.reason}")
     return finding
