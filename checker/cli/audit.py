@@ -94,16 +94,25 @@ def run(args: argparse.Namespace) -> int:
     try:
         selection = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
         policies = common.policies(args)
-        config = common.load_config(args, cwd)
+        config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
         rule_options = common.rule_options(args, config)
-        ignore = (*config.exclude, *args.exclude)
+        excludes = [config.exclusion]
         if args.ref:
             revision = open_ref(cwd, args.ref)
-            collected = collect_from_git(revision, args.paths, ignore=ignore, cwd=cwd)
+            collected = collect_from_git(
+                revision, args.paths, ignore=args.exclude, cwd=cwd, excludes=excludes
+            )
             commit = revision.commit.hexsha
         else:
-            collected = collect(args.paths, ignore=ignore, cwd=cwd)
+            collected = collect(
+                args.paths,
+                ignore=args.exclude,
+                cwd=cwd,
+                tree=tree,
+                excludes=excludes,
+                gitignore=not args.no_gitignore,
+            )
             commit = head_commit(cwd)
         live = None
         if args.live:

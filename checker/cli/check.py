@@ -98,6 +98,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
                     exclude=args.exclude,
                     config_file=args.config,
                     no_config=args.no_config,
+                    gitignore=not args.no_gitignore,
                     make_policies=lambda dirs: common.policies(args, dirs),
                     policy_dirs=args.policy or (),
                 )
@@ -144,10 +145,16 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
     from checker.inputs.sources import collect
     from checker.workflows.check import run_check
 
-    config = common.load_config(args, cwd)
+    config, tree = common.load_repository(args, cwd)
     rule_options = common.rule_options(args, config)
     collected = collect(
-        args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd, prefilter_named=args.skip_unrelated
+        args.paths,
+        ignore=args.exclude,
+        cwd=cwd,
+        prefilter_named=args.skip_unrelated,
+        tree=tree,
+        excludes=[config.exclusion],
+        gitignore=not args.no_gitignore,
     )
     policies = common.policies(args)
     result = run_check(

@@ -13,6 +13,7 @@ from checker.cli import options
 
 if TYPE_CHECKING:
     from checker.config import Config
+    from checker.inputs.roots import Tree
     from checker.k0s.releases import Catalog
     from checker.rego.policies import RegoPolicies
     from checker.report.model import ReportInput
@@ -28,21 +29,34 @@ def error(message: str) -> int:
     return options.EXIT_USAGE
 
 
-def load_config(args: argparse.Namespace, cwd: Path) -> Config:
-    from checker.config import Config, ConfigError, find_config, load_config
-    from checker.inputs.sources import display_path
+def load_repository(args: argparse.Namespace, cwd: Path) -> tuple[Config, Tree]:
+    """The configuration and the tree the run stands in (checker.inputs.roots).
 
+    Both are found from the first path named: the nearest `.k0s-policy.yaml` up to the git top
+    level, and the repository root (the git top level; outside git, the configuration's folder,
+    else the current directory). The configuration's patterns are relative to its folder, or to
+    the repository root when the file lies outside the repository.
+    """
+    from checker.config import Config, ConfigError, find_config, load_config
+    from checker.inputs.roots import Tree
+    from checker.inputs.sources import display_path, start_of
+
+    start = start_of(args.paths, cwd)
+    found: Path | None = None
+    shown = ""
+    if args.config:
+        found, shown = Path(args.config), args.config
+    elif not args.no_config:
+        found = find_config(cwd / start)
+        shown = display_path(found, cwd) if found is not None else ""
+    tree = Tree.find(start, cwd, fallback=(cwd / found).parent if found is not None else None)
+    if found is None:
+        return Config(), tree
+    base = tree.prefix((cwd / found).parent) or ""
     try:
-        if args.config:
-            return load_config(Path(args.config), args.config)
-        if not args.no_config:
-            first = Path(args.paths[0]) if args.paths and args.paths[0] != "-" else cwd
-            found = find_config(first if first.is_dir() else first.parent)
-            if found is not None:
-                return load_config(found, display_path(found, cwd))
+        return load_config(cwd / found, shown, base=base), tree
     except ConfigError as err:
         raise UsageError(str(err)) from None
-    return Config()
 
 
 def load_catalog(args: argparse.Namespace) -> Catalog:

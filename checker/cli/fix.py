@@ -47,9 +47,16 @@ def run(args: argparse.Namespace) -> int:
     if "-" in args.paths:
         return common.error("fix rewrites files in place; it cannot read from stdin")
     try:
-        config = common.load_config(args, cwd)
+        config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
-        collected = collect(args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
+        collected = collect(
+            args.paths,
+            ignore=args.exclude,
+            cwd=cwd,
+            tree=tree,
+            excludes=[config.exclusion],
+            gitignore=not args.no_gitignore,
+        )
     except common.UsageError as err:
         return common.error(str(err))
     if collected.errors:

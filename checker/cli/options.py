@@ -132,6 +132,9 @@ def add_repository_options(parser: argparse.ArgumentParser) -> None:
         "--config", metavar="FILE", help="use this .k0s-policy.yaml instead of the nearest one"
     )
     parser.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
+    parser.add_argument(
+        "--no-gitignore", action="store_true", help="read files .gitignore excludes when walking directories"
+    )
 
 
 def add_policy_options(check: argparse.ArgumentParser) -> None:

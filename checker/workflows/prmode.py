@@ -96,7 +96,7 @@ def _load_base_config(
                 raw = path.read_bytes()
             except OSError as err:
                 raise PRModeError(f"{config_file}: cannot read the configuration: {err.strerror}") from None
-            return _ConfigChoice(_parse(raw, config_file, today), raw, None, config_file)
+            return _ConfigChoice(_parse(raw, config_file, today, ""), raw, None, config_file)
         candidates = [rel]
     else:
         first = arguments[0] if arguments else "."
@@ -113,14 +113,15 @@ def _load_base_config(
         found = revision.read(rel)
         if found is not None:
             shown = display_path(revision.root / rel, cwd.resolve())
-            return _ConfigChoice(_parse(found, shown, today), found, rel, shown)
+            return _ConfigChoice(_parse(found, shown, today, posixpath.dirname(rel)), found, rel, shown)
     shown = config_file or CONFIG_NAME
     return _ConfigChoice(Config(), None, candidates[0] if config_file else None, shown)
 
 
-def _parse(raw: bytes, shown: str, today: dt.date) -> Config:
+def _parse(raw: bytes, shown: str, today: dt.date, base: str) -> Config:
+    """``base``: the canonical folder its patterns are relative to (outside the repository: the root)."""
     try:
-        return parse_config(raw, shown, today)
+        return parse_config(raw, shown, today, base)
     except ConfigError as err:
         raise PRModeError(f"{err} (the configuration at the base revision)") from None
 
@@ -179,6 +180,7 @@ def run_pr_check(
     make_policies: Callable[[Sequence[str]], Policies | None] | None = None,
     policy_dirs: Sequence[str] = (),
     today: dt.date | None = None,
+    gitignore: bool = True,
 ) -> Comparison:
     """``make_policies`` builds the Rego policies of one run from policy directories; it is called
     once per revision, so each run counts its own results. Directories inside the repository are
@@ -207,6 +209,7 @@ def run_pr_check(
             no_config=no_config,
             make_policies=lambda: build(dirs),
             today=today,
+            gitignore=gitignore,
         )
         if policy_note:
             comparison.notes.append(policy_note)
@@ -261,6 +264,7 @@ def _compare(
     no_config: bool,
     make_policies: Callable[[], Policies | None],
     today: dt.date,
+    gitignore: bool = True,
 ) -> Comparison:
     arguments = list(arguments) or ["."]
     notes: list[str] = []
@@ -273,9 +277,8 @@ def _compare(
         if note:
             notes.append(note)
     options = make_options(config)
-    ignore = (*config.exclude, *exclude)
 
-    base_sources = collect_from_git(revision, arguments, ignore=ignore, cwd=cwd)
+    base_sources = collect_from_git(revision, arguments, ignore=exclude, cwd=cwd, excludes=[config.exclusion])
     base = run_check(
         base_sources,
         catalog,
@@ -291,7 +294,14 @@ def _compare(
         for cluster in base.clusters
         if cluster.target_source is not None
     }
-    head_sources = collect(arguments, ignore=ignore, cwd=cwd)
+    head_sources = collect(
+        arguments,
+        ignore=exclude,
+        cwd=cwd,
+        tree=base_sources.tree,
+        excludes=[config.exclusion],
+        gitignore=gitignore,
+    )
     head_policies = make_policies()
     head = run_check(
         head_sources,
