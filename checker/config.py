@@ -25,6 +25,7 @@ paths (``checker.inputs.roots``) and ``base``, the folder's canonical name.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,7 @@ class Config:
     clusters: tuple[ClusterSettings, ...] = ()
     expired: tuple[IgnoreEntry, ...] = ()
     base: str = ""  # canonical name of the folder its patterns are relative to ("" the root)
+    rule_names: tuple[tuple[str, int], ...] = ()  # (rule id as written, line): checked against the registry
 
     def relative(self, canonical: str) -> str | None:
         """A canonical path relative to the configuration's folder, or None when outside it."""
@@ -205,6 +207,10 @@ class _Reader:
         config.ignore = tuple(e for e in ignores if e.expires is None or e.expires >= today)
         config.expired = tuple(e for e in ignores if e.expires is not None and e.expires < today)
         config.clusters = self.clusters(data.get("clusters", {}))
+        config.rule_names = (
+            *((str(rule), self.document.key_mark(("rules", rule)).line) for rule in data.get("rules", {})),
+            *((entry.rule, entry.line) for entry in ignores if entry.rule != "*"),
+        )
         return config
 
     def severities(self, rules: Any) -> dict[str, Severity | None]:
@@ -271,6 +277,17 @@ class _Reader:
                 )
             )
         return tuple(result)
+
+
+def unknown_rules(config: Config, unknown: Callable[[str], str | None]) -> list[str]:
+    """Problems with the rule ids the configuration names, each with its file and line (``unknown``
+    says why one names no rule: ``checker.rules.unknown_rule``)."""
+    problems = []
+    for name, line in config.rule_names:
+        why = unknown(name)
+        if why is not None:
+            problems.append(f"{config.path}:{line}: {why}")
+    return problems
 
 
 def matching_ignore(config: Config, rule: str, canonical: str, today: dt.date) -> IgnoreEntry | None:

@@ -82,17 +82,19 @@ def run(args: argparse.Namespace) -> int:
     from checker.workflows.audit.blame import Blame, head_commit, open_ref
     from checker.workflows.audit.flow import run_audit
     from checker.workflows.audit.model import AuditError
-    from checker.workflows.check import Selection
 
     if args.live and (args.kubeconfig or args.context or args.in_cluster):
         return common.error(
             "--live reads exported files; use it without --kubeconfig, --context or --in-cluster"
         )
     _deprecated_outputs(args)
+    problem = options.check_outputs(args)
+    if problem:
+        return common.error(problem)
     cwd = Path.cwd()
     revision = None
     try:
-        selection = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
+        selection = common.selection(args)
         policies = common.policies(args)
         config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from checker.rego.policies import RegoPolicies
     from checker.report.model import ReportInput
     from checker.rules import Options
+    from checker.workflows.check import Selection
 
 
 class UsageError(Exception):
@@ -54,9 +55,50 @@ def load_repository(args: argparse.Namespace, cwd: Path) -> tuple[Config, Tree]:
         return Config(), tree
     base = tree.prefix((cwd / found).parent) or ""
     try:
-        return load_config(cwd / found, shown, base=base), tree
+        config = load_config(cwd / found, shown, base=base)
     except ConfigError as err:
         raise UsageError(str(err)) from None
+    check_config_rules(args, config)
+    return config, tree
+
+
+def rule_checker(args: argparse.Namespace) -> Callable[[str], str | None]:
+    """Why a rule id or prefix names no rule of this run (None when it names one): the built-in
+    rules and, with --policy, the ids the Rego policies mention."""
+    from checker.rules import unknown_rule
+
+    extra: set[str] = set()
+    if getattr(args, "policy", None):
+        from checker.rego.load import mentioned_ids
+
+        extra = mentioned_ids(args.policy)
+    return lambda name: unknown_rule(name, extra)
+
+
+def check_config_rules(args: argparse.Namespace, config: Config) -> None:
+    """Fail closed: a rule id in `.k0s-policy.yaml` that names no rule is a usage error."""
+    from checker.config import unknown_rules
+
+    problems = unknown_rules(config, rule_checker(args))
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
+def selection(args: argparse.Namespace) -> Selection:
+    """--select and --ignore; fail closed: an id or prefix that names no rule is a usage error
+    (it would otherwise select nothing, or ignore nothing, and the run would pass)."""
+    from checker.workflows.check import Selection
+
+    why = rule_checker(args)
+    problems = []
+    for flag in ("select", "ignore"):
+        for name in sorted(options.rule_ids(getattr(args, flag, None))):
+            reason = why(name)
+            if reason is not None:
+                problems.append(f"--{flag} {name}: {reason}")
+    if problems:
+        raise UsageError("; ".join(problems))
+    return Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
 
 
 def load_catalog(args: argparse.Namespace) -> Catalog:

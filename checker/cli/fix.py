@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if "-" in args.paths:
         return common.error("fix rewrites files in place; it cannot read from stdin")
     try:
+        chosen = common.selection(args)
         config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
         collected = collect(
@@ -63,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
         for error in collected.errors:
             sys.stderr.write(f"k0s-policy: {error.path}: {error.message}\n")
         return options.EXIT_USAGE
-    chosen = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
     rules = frozenset(rule for rule in fix.FIX_RULES if chosen.wants(rule))
     if not rules:
         return common.error(

@@ -71,6 +71,12 @@ class FormatAction(argparse.Action):
         if self.dest == "format":
             outputs.append([value, None])
         else:
+            format_flag = parser._option_string_actions.get("--format")  # this sub-command's formats
+            if format_flag is not None and value in (format_flag.choices or ()):
+                parser.error(
+                    f"--output {value}: --output names the file to write; for the {value} report use "
+                    f"--format {value} (to write a file called {value}, give --output ./{value})"
+                )
             if not outputs:
                 outputs.append(["text", None])
             if outputs[-1][1] is not None:
@@ -117,6 +123,18 @@ def add_airgap_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="image bundle tarball the nodes import (OCI layout or docker save, may be gzipped; repeatable)",
     )
+
+
+def check_outputs(args: argparse.Namespace) -> str | None:
+    """At most one report goes to stdout: two would be one unreadable document. The problem, or None."""
+    outputs = getattr(args, "outputs", None) or []
+    to_stdout = [str(name) for name, output in outputs if not output]
+    if len(to_stdout) > 1:
+        return (
+            f"--format {' and --format '.join(to_stdout)} would all write to stdout; at most one report "
+            "goes there, give the others their own --output FILE"
+        )
+    return None
 
 
 def rule_ids(values: Sequence[str] | None) -> frozenset[str]:

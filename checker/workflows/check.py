@@ -98,7 +98,7 @@ def run_check(
                     problem.mark.column,
                 )
             )
-        if source.explicit and not source.raw.strip() and not parsed.problems:
+        if source.explicit and not source.raw.strip() and not parsed.problems and source.path != STDIN_LABEL:
             findings.append(
                 Finding(YAML_ERROR.id, Severity.INFO, "file is empty: nothing to check", source.path, 1, 1)
             )

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from checker.config import CONFIG_NAME, Config, ConfigError, find_config, parse_config
+from checker.config import CONFIG_NAME, Config, ConfigError, find_config, parse_config, unknown_rules
 from checker.findings import Finding
 from checker.inputs.gitsource import (
     GitSourceError,
@@ -181,6 +181,7 @@ def run_pr_check(
     policy_dirs: Sequence[str] = (),
     today: dt.date | None = None,
     gitignore: bool = True,
+    unknown_rule: Callable[[str], str | None] | None = None,
 ) -> Comparison:
     """``make_policies`` builds the Rego policies of one run from policy directories; it is called
     once per revision, so each run counts its own results. Directories inside the repository are
@@ -210,6 +211,7 @@ def run_pr_check(
             make_policies=lambda: build(dirs),
             today=today,
             gitignore=gitignore,
+            unknown_rule=unknown_rule,
         )
         if policy_note:
             comparison.notes.append(policy_note)
@@ -265,6 +267,7 @@ def _compare(
     make_policies: Callable[[], Policies | None],
     today: dt.date,
     gitignore: bool = True,
+    unknown_rule: Callable[[str], str | None] | None = None,
 ) -> Comparison:
     arguments = list(arguments) or ["."]
     notes: list[str] = []
@@ -273,6 +276,9 @@ def _compare(
     else:
         choice = _load_base_config(revision, arguments, cwd, config_file, today)
         config = choice.config
+        problems = unknown_rules(config, unknown_rule) if unknown_rule is not None else []
+        if problems:
+            raise PRModeError("; ".join(problems) + " (the configuration at the base revision)")
         note = _config_note(choice, _head_config_bytes(arguments, cwd, config_file), revision.short)
         if note:
             notes.append(note)
