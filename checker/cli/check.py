@@ -156,6 +156,7 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
         excludes=[config.exclusion],
         gitignore=not args.no_gitignore,
     )
+    common.add_context(args, collected, cwd, tree, config)
     policies = common.policies(args)
     result = run_check(
         collected,

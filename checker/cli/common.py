@@ -14,6 +14,7 @@ from checker.cli import options
 if TYPE_CHECKING:
     from checker.config import Config
     from checker.inputs.roots import Tree
+    from checker.inputs.sources import Collected
     from checker.k0s.releases import Catalog
     from checker.rego.policies import RegoPolicies
     from checker.report.model import ReportInput
@@ -60,6 +61,26 @@ def load_repository(args: argparse.Namespace, cwd: Path) -> tuple[Config, Tree]:
         raise UsageError(str(err)) from None
     check_config_rules(args, config)
     return config, tree
+
+
+def add_context(
+    args: argparse.Namespace, collected: Collected, cwd: Path, tree: Tree, config: Config
+) -> None:
+    """The rest of the named files' clusters, read for context (checker.workflows.context), unless
+    --no-context."""
+    if getattr(args, "no_context", False):
+        return
+    from checker.workflows.context import add_context
+
+    add_context(
+        collected,
+        args.paths,
+        cwd=cwd,
+        tree=tree,
+        ignore=args.exclude,
+        excludes=[config.exclusion],
+        gitignore=not args.no_gitignore,
+    )
 
 
 def rule_checker(args: argparse.Namespace) -> Callable[[str], str | None]:

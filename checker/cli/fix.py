@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
             excludes=[config.exclusion],
             gitignore=not args.no_gitignore,
         )
+        common.add_context(args, collected, cwd, tree, config)
     except common.UsageError as err:
         return common.error(str(err))
     if collected.errors:

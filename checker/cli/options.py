@@ -153,6 +153,11 @@ def add_repository_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-gitignore", action="store_true", help="read files .gitignore excludes when walking directories"
     )
+    parser.add_argument(
+        "--no-context",
+        action="store_true",
+        help="do not read the rest of a named file's cluster (its k0sctl file, Plans) for context",
+    )
 
 
 def add_policy_options(check: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ class Source:
     path: str
     raw: bytes
     explicit: bool = False
+    context: bool = False  # read only for its cluster's sake (checker.workflows.context): not reported on
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Collected:
     files_seen: int = 0
     files_prefiltered: int = 0
     tree: Tree | None = None  # where the run stands: canonical names of the sources come from it
+    context_files: int = 0  # sources read as context of the named ones (not counted in files_seen)
 
 
 def mentions_k0s(raw: bytes) -> bool:

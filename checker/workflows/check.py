@@ -45,6 +45,7 @@ class Result:
     clusters: list[Cluster] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     input_errors: list[str] = field(default_factory=list)
+    context: set[str] = field(default_factory=set)  # files read as context: their findings are not reported
     rules_run: dict[str, set[str]] = field(default_factory=dict)  # cluster name -> ids of rules that ran
 
     @property
@@ -102,7 +103,10 @@ def run_check(
             findings.append(
                 Finding(YAML_ERROR.id, Severity.INFO, "file is empty: nothing to check", source.path, 1, 1)
             )
-        result.documents += len(parsed.documents)
+        if source.context:
+            result.context.add(source.path)
+        else:
+            result.documents += len(parsed.documents)
         if source.path == STDIN_LABEL:
             streams.append((source.raw, parsed))
             if not parsed.problems and all(document.data is None for document in parsed.documents):
@@ -131,7 +135,7 @@ def run_check(
             text = source.raw.decode("utf-8", errors="replace")
             suppressions[source.path] = parse_suppressions(text)
 
-    result.objects = len(objects)
+    result.objects = sum(1 for obj in objects if obj.path not in result.context)
     clusters = group(objects, tree)
     result.clusters = clusters
     for cluster in clusters:
@@ -178,6 +182,10 @@ def run_check(
         from checker.inputs.origin import relocate  # only runs that read stdin pay for it
 
         findings = relocate(findings, streams)
+    if result.context:
+        # context files shaped the clusters; only the named files are reported on
+        findings = [f for f in findings if f.path not in result.context]
+        result.clusters = [c for c in clusters if any(o.path not in result.context for o in c.objects)]
     # One canonical name per file: fingerprints, baselines and the configuration's patterns use it.
     findings = [replace(f, repo_path=tree.canonical(f.path)) for f in findings]
     findings = [
