@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
@@ -62,7 +62,8 @@ class Finding:
         return (self.path, self.line, self.column, self.rule)
 
 
-# "# k0s-policy: ignore[K0S103,K0S101] the reason" on the finding's line or the line above it.
+# "# k0s-policy: ignore[K0S103,K0S101] the reason" on the finding's line or the line above it, or on
+# the line of the mapping key that owns the finding's node or the line above that.
 _SUPPRESSION = re.compile(r"#\s*k0s-policy:\s*ignore\[([A-Za-z0-9_,\s:.-]*)\]\s*(.*)$")
 MISSING_REASON_RULE = "K0S009"
 
@@ -88,16 +89,30 @@ def parse_suppressions(text: str) -> dict[int, Suppression]:
     return result
 
 
+def suppression_lines(finding: Finding, owner_line: int | None) -> list[int]:
+    """Where a comment suppresses this finding: its line, the line above, and the line of the mapping
+    key that owns its node and the line above that (a comment on or above `coredns:` covers the
+    `image:` and `version:` below it)."""
+    lines = [finding.line, finding.line - 1]
+    if owner_line is not None:
+        lines += [line for line in (owner_line, owner_line - 1) if line not in lines]
+    return lines
+
+
 def apply_suppressions(
-    findings: Iterable[Finding], suppressions_by_path: Mapping[str, Mapping[int, Suppression]]
+    findings: Iterable[Finding],
+    suppressions_by_path: Mapping[str, Mapping[int, Suppression]],
+    owner_line: Callable[[Finding], int | None] | None = None,
 ) -> list[Finding]:
     """Marks findings suppressed by an inline comment; a comment without a reason suppresses nothing
-    and is reported itself."""
+    and is reported itself. ``owner_line`` gives the line of the mapping key that owns a finding's
+    node, from the parsed document (the engine knows the positions; this module does not parse)."""
     out: list[Finding] = []
     reasonless: dict[tuple[str, int], Suppression] = {}
     for finding in findings:
         comments = suppressions_by_path.get(finding.path, {})
-        for line in (finding.line, finding.line - 1):
+        owner = owner_line(finding) if comments and owner_line is not None else None
+        for line in suppression_lines(finding, owner):
             comment = comments.get(line)
             if comment is None or finding.rule.upper() not in comment.rules:
                 continue

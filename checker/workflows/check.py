@@ -12,7 +12,7 @@ from checker.config import Config, matching_ignore
 from checker.findings import Finding, Severity, Suppression, apply_suppressions, parse_suppressions
 from checker.inputs.roots import Tree
 from checker.inputs.sources import STDIN_LABEL, Collected
-from checker.inputs.yamldoc import ParsedFile, parse_bytes
+from checker.inputs.yamldoc import Document, ParsedFile, YamlPath, format_path, parse_bytes
 from checker.k0s.cluster import Cluster, group, resolve_airgap, resolve_target
 from checker.k0s.documents import K0sObject, NearMiss, classify
 from checker.k0s.releases import Catalog
@@ -84,6 +84,7 @@ def run_check(
     findings: list[Finding] = []
     objects: list[K0sObject] = []
     suppressions: dict[str, dict[int, Suppression]] = {}
+    documents_by_path: dict[str, list[Document]] = {}  # files with suppression comments: owner keys
     streams: list[tuple[bytes, ParsedFile]] = []  # stdin: findings move to the origin files
 
     for source in collected.sources:
@@ -134,6 +135,8 @@ def run_check(
         if found_here or findings:
             text = source.raw.decode("utf-8", errors="replace")
             suppressions[source.path] = parse_suppressions(text)
+            if suppressions[source.path]:
+                documents_by_path[source.path] = parsed.documents
 
     result.objects = sum(1 for obj in objects if obj.path not in result.context)
     clusters = group(objects, tree)
@@ -177,7 +180,7 @@ def run_check(
 
     # Suppressions first: a reasonless suppression comment is itself a finding (K0S009) that
     # selection and configuration must be able to switch off like any other.
-    findings = apply_suppressions(findings, suppressions)
+    findings = apply_suppressions(findings, suppressions, _OwnerKeys(documents_by_path).line)
     if streams:
         from checker.inputs.origin import relocate  # only runs that read stdin pay for it
 
@@ -196,6 +199,32 @@ def run_check(
     findings = [_apply_config(f, config, today) for f in findings]
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
+
+
+class _OwnerKeys:
+    """The line of the mapping key that owns a finding's node, from the parsed document positions."""
+
+    def __init__(self, documents_by_path: dict[str, list[Document]]) -> None:
+        self.documents_by_path = documents_by_path
+        self.paths: dict[int, dict[str, YamlPath]] = {}
+
+    def line(self, finding: Finding) -> int | None:
+        documents = self.documents_by_path.get(finding.path)
+        if not documents or not finding.node:
+            return None
+        # the document the finding lies in: the last one that starts at or before its line
+        document = next((d for d in reversed(documents) if d.start.line <= finding.line), documents[0])
+        paths = self.paths.get(id(document))
+        if paths is None:
+            paths = self.paths[id(document)] = {format_path(p): p for p in (*document.keys, *document.values)}
+        path = paths.get(finding.node)
+        if not path:
+            return None
+        owner = path[:-1]  # for an item of a list, the key that holds the list
+        if not owner or isinstance(owner[-1], int):
+            return None  # a key of a mapping inside a list: that mapping has no key of its own
+        mark = document.keys.get(owner)
+        return mark.line if mark is not None else None
 
 
 def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any) -> list[Finding]:
