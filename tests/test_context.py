@@ -149,3 +149,35 @@ def test_a_named_sub_folder_gets_the_k0sctl_file_above_it(
         if p == CONFIG_FILE
     }
     assert from_folder == expected
+
+
+def test_pr_mode_on_a_named_file_reads_the_same_context_on_both_sides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repository(tmp_path)
+    path = repo / CONFIG_FILE
+    path.write_text(path.read_text().replace("spec:\n", "spec:\n  netwrk: {}\n", 1))
+    monkeypatch.chdir(repo)
+
+    def reported(*args: str) -> list[tuple[str, str, str]]:
+        assert main(["check", *args, "--diff-base", "HEAD", "--format", "json"]) == 1
+        document = json.loads(capsys.readouterr().out)
+        return [(f["rule"], f["path"], f["message"]) for f in document["findings"]]
+
+    named = reported(CONFIG_FILE)
+    assert named == reported()  # the whole repository: the same one new finding, the same words
+    assert [rule for rule, _, _ in named] == ["K0S002"]
+    assert "1.30" in named[0][2]  # judged against the k0sctl file's release, read for context
+
+
+def test_pr_mode_base_configuration_with_an_unknown_rule_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repository(tmp_path)
+    write(repo, ".k0s-policy.yaml", "rules:\n  K0S999: off\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "config")
+    monkeypatch.chdir(repo)
+    assert main(["check", "--diff-base", "HEAD"]) == 2
+    err = capsys.readouterr().err
+    assert ".k0s-policy.yaml:2: unknown rule 'K0S999'" in err

@@ -99,6 +99,8 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
                     config_file=args.config,
                     no_config=args.no_config,
                     gitignore=not args.no_gitignore,
+                    unknown_rule=common.rule_checker(args),
+                    context=not args.no_context,
                     make_policies=lambda dirs: common.policies(args, dirs),
                     policy_dirs=args.policy or (),
                 )

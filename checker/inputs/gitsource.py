@@ -103,6 +103,24 @@ class Revision:
 
         return isinstance(self.entry(rel), Tree)
 
+    def folder_files(self, directory: str) -> Iterator[tuple[str, bytes]]:
+        """The YAML files directly in a folder (an absolute path in the work tree) at this revision."""
+        from git import Blob, Tree
+
+        rel = os.path.relpath(directory, self.root)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            return
+        tree = self.entry("" if rel == os.curdir else rel.replace(os.sep, "/"))
+        if not isinstance(tree, Tree):
+            return
+        for blob in sorted(tree.blobs, key=lambda item: item.name):
+            if (
+                isinstance(blob, Blob)
+                and blob.mode != _SYMLINK_MODE
+                and blob.name.lower().endswith(YAML_SUFFIXES)
+            ):
+                yield blob.name, blob.data_stream.read()
+
     def read(self, rel: str) -> bytes | None:
         """The bytes of a file at this revision, or None when there is no such file."""
         from git import Blob

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,6 +43,10 @@ class _Folder:
     cluster_config: bool
 
 
+FolderReader = Callable[[str], Iterable[tuple[str, bytes]]]
+RootReader = Callable[[list[str]], Collected]
+
+
 def add_context(
     collected: Collected,
     arguments: Sequence[str],
@@ -52,9 +56,15 @@ def add_context(
     ignore: Sequence[str] = (),
     excludes: Sequence[Exclude] = (),
     gitignore: bool = True,
+    read_folder: FolderReader | None = None,
+    read_roots: RootReader | None = None,
 ) -> int:
     """Adds the rest of each named path's cluster to ``collected`` as context sources (marked
-    ``context``); returns how many files were added."""
+    ``context``); returns how many files were added.
+
+    ``read_folder`` (an absolute folder -> its YAML files' names and bytes) and ``read_roots``
+    (shown folders -> what they hold) read something other than the working tree: PR mode passes
+    readers of the base revision, so both sides of a comparison get the same context."""
     walked: list[str] = []  # directories read in full already
     starts: list[str] = []  # folders to look upwards from
     for argument in arguments:
@@ -71,13 +81,16 @@ def add_context(
                 starts.append(os.path.dirname(absolute))
             elif os.path.exists(absolute):
                 starts.append(os.path.dirname(absolute))
-    scanner = _Scanner(tree)
+    scanner = _Scanner(tree, read_folder or _folder_files)
     roots = sorted({root for start in dict.fromkeys(starts) if (root := scanner.cluster_root(start))})
     roots = [r for r in roots if not any(_within(r, w) for w in walked)]
     if not roots:
         return 0
     shown = [display_path(Path(root), cwd) for root in roots]
-    extra = collect(shown, ignore=ignore, cwd=cwd, tree=tree, excludes=excludes, gitignore=gitignore)
+    if read_roots is not None:
+        extra = read_roots(shown)
+    else:
+        extra = collect(shown, ignore=ignore, cwd=cwd, tree=tree, excludes=excludes, gitignore=gitignore)
     have = {source.path for source in collected.sources}
     added = 0
     for source in extra.sources:
@@ -97,8 +110,9 @@ def _within(path: str, directory: str) -> bool:
 class _Scanner:
     """Looks at the files directly in the folders above the named paths, each folder once."""
 
-    def __init__(self, tree: Tree) -> None:
+    def __init__(self, tree: Tree, read_folder: FolderReader) -> None:
         self.tree = tree
+        self.read_folder = read_folder
         self.folders: dict[str, _Folder] = {}
 
     def cluster_root(self, start: str) -> str | None:
@@ -124,28 +138,33 @@ class _Scanner:
 
     def _scan(self, directory: str) -> _Folder:
         k0sctl = cluster_config = False
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            return _Folder(False, False)
-        for entry in entries:
-            if not entry.name.lower().endswith(YAML_SUFFIXES) or entry.is_symlink() or not entry.is_file():
-                continue
-            try:
-                if entry.stat().st_size > _MAX_SCAN_BYTES:
-                    continue
-                with open(entry.path, "rb") as handle:
-                    raw = handle.read()
-            except OSError:
-                continue
+        for name, raw in self.read_folder(directory):
             if not mentions_k0s(raw):
                 continue
-            for obj in _objects(entry.path, raw):
+            for obj in _objects(os.path.join(directory, name), raw):
                 if obj.kind is Kind.K0SCTL_CLUSTER:
                     k0sctl = True
                 elif obj.kind is Kind.CLUSTER_CONFIG and obj.owner is None:
                     cluster_config = True
         return _Folder(k0sctl, cluster_config)
+
+
+def _folder_files(directory: str) -> Iterator[tuple[str, bytes]]:
+    """The YAML files directly in a folder of the working tree (links and large files left out)."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.lower().endswith(YAML_SUFFIXES) or entry.is_symlink() or not entry.is_file():
+            continue
+        try:
+            if entry.stat().st_size > _MAX_SCAN_BYTES:
+                continue
+            with open(entry.path, "rb") as handle:
+                yield entry.name, handle.read()
+        except OSError:
+            continue
 
 
 def _objects(path: str, raw: bytes) -> list[K0sObject]:

@@ -47,6 +47,7 @@ from checker.k0s.releases import Catalog
 from checker.rules import Options
 from checker.workflows.baseline import Known, unmatched
 from checker.workflows.check import Policies, Result, Selection, run_check
+from checker.workflows.context import add_context
 
 # How checker.findings.apply_suppressions marks a finding silenced by a comment in the file.
 _INLINE = "inline comment"
@@ -182,6 +183,7 @@ def run_pr_check(
     today: dt.date | None = None,
     gitignore: bool = True,
     unknown_rule: Callable[[str], str | None] | None = None,
+    context: bool = True,
 ) -> Comparison:
     """``make_policies`` builds the Rego policies of one run from policy directories; it is called
     once per revision, so each run counts its own results. Directories inside the repository are
@@ -212,6 +214,7 @@ def run_pr_check(
             today=today,
             gitignore=gitignore,
             unknown_rule=unknown_rule,
+            context=context,
         )
         if policy_note:
             comparison.notes.append(policy_note)
@@ -268,6 +271,7 @@ def _compare(
     today: dt.date,
     gitignore: bool = True,
     unknown_rule: Callable[[str], str | None] | None = None,
+    context: bool = True,
 ) -> Comparison:
     arguments = list(arguments) or ["."]
     notes: list[str] = []
@@ -285,6 +289,18 @@ def _compare(
     options = make_options(config)
 
     base_sources = collect_from_git(revision, arguments, ignore=exclude, cwd=cwd, excludes=[config.exclusion])
+    if context:
+        assert base_sources.tree is not None
+        add_context(
+            base_sources,
+            arguments,
+            cwd=cwd,
+            tree=base_sources.tree,
+            read_folder=revision.folder_files,
+            read_roots=lambda shown: collect_from_git(
+                revision, shown, ignore=exclude, cwd=cwd, excludes=[config.exclusion]
+            ),
+        )
     base = run_check(
         base_sources,
         catalog,
@@ -308,6 +324,16 @@ def _compare(
         excludes=[config.exclusion],
         gitignore=gitignore,
     )
+    if context and head_sources.tree is not None:
+        add_context(
+            head_sources,
+            arguments,
+            cwd=cwd,
+            tree=head_sources.tree,
+            ignore=exclude,
+            excludes=[config.exclusion],
+            gitignore=gitignore,
+        )
     head_policies = make_policies()
     head = run_check(
         head_sources,
