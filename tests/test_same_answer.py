@@ -88,23 +88,8 @@ def test_four_ways_of_running_give_the_same_findings(
     assert run_in(app, monkeypatch, ".", "--format", "json", "--output", str(reports / "app.json")) == 1
     from_app = keys(reports / "app.json", app, repo)
 
-    # 3. through the Argo CD plugin's generate script, run in the application's folder as the CMP
-    # server does; the wrapper only adds a JSON report next to the script's own text report
-    wrapper = tmp_path / "k0s-policy-json"
-    wrapper.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" -m checker "$@" --format json --output "{reports / "argocd.json"}"\n'
-    )
-    wrapper.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGOCD_", "PARAM_", "K0S_POLICY"))}
-    done = subprocess.run(
-        ["sh", str(GENERATE)],
-        cwd=app,
-        env={**env, "K0S_POLICY": str(wrapper)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    # 3. through the Argo CD plugin's generate script, in the application's folder
+    done = _generate(app, reports / "argocd.json", tmp_path)
     assert done.returncode == 1, done.stderr
     assert "target k0s v1.29.4+k0s.0 (from" in done.stderr
     through_argocd = keys(reports / "argocd.json", app, repo)
@@ -126,6 +111,52 @@ def test_four_ways_of_running_give_the_same_findings(
     assert from_app == from_root
     assert through_argocd == from_root
     assert from_stdin == from_root
+
+
+def _generate(app: Path, wrapper_report: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The Argo CD plugin's generate script, run in the application's folder as the CMP server does;
+    the wrapper only adds a JSON report next to the script's own text report."""
+    wrapper = tmp_path / "k0s-policy-json"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -m checker "$@" --format json --output "{wrapper_report}"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGOCD_", "PARAM_", "K0S_POLICY"))}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        ["sh", str(GENERATE)],
+        cwd=app,
+        env={**env, "K0S_POLICY": str(wrapper)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(
+    shutil.which("kustomize") is None and shutil.which("kubectl") is None, reason="needs kustomize or kubectl"
+)
+def test_argocd_plugin_rendering_a_kustomization_gives_the_same_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repository(tmp_path)
+    app = repo / "clusters" / "edge-a"
+    write(
+        app,
+        "kustomization.yaml",
+        """\
+        apiVersion: kustomize.config.k8s.io/v1beta1
+        kind: Kustomization
+        resources: [k0s.yaml]
+        buildMetadata: [originAnnotations]
+        """,
+    )
+    assert run_in(repo, monkeypatch, "--format", "json", "--output", str(tmp_path / "root.json")) == 1
+    capsys.readouterr()
+    done = _generate(app, tmp_path / "rendered.json", tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert keys(tmp_path / "rendered.json", app, repo) == keys(tmp_path / "root.json", repo, repo)
 
 
 class _Stdin:
