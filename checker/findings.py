@@ -74,6 +74,7 @@ class Suppression:
     column: int
     rules: frozenset[str]
     reason: str
+    alone: bool = False  # the comment is all there is on its line (not at the end of a node's line)
 
 
 def parse_suppressions(text: str) -> dict[int, Suppression]:
@@ -85,17 +86,21 @@ def parse_suppressions(text: str) -> dict[int, Suppression]:
         match = _SUPPRESSION.search(line)
         if match:
             rules = frozenset(r.strip().upper() for r in match.group(1).split(",") if r.strip())
-            result[number] = Suppression(number, match.start() + 1, rules, match.group(2).strip())
+            alone = not line[: match.start()].strip()
+            result[number] = Suppression(number, match.start() + 1, rules, match.group(2).strip(), alone)
     return result
 
 
-def suppression_lines(finding: Finding, owner_line: int | None) -> list[int]:
-    """Where a comment suppresses this finding: its line, the line above, and the line of the mapping
-    key that owns its node and the line above that (a comment on or above `coredns:` covers the
-    `image:` and `version:` below it)."""
-    lines = [finding.line, finding.line - 1]
+def suppression_lines(finding: Finding, owner_line: int | None) -> list[tuple[int, bool]]:
+    """Where a comment suppresses this finding, and whether it must stand on a line of its own: its
+    line, the line above, the line of the mapping key that owns its node, and the line above that
+    key when the comment is alone there (a comment on or above `coredns:` covers the `image:` and
+    `version:` below it; a comment ending the line above `coredns:` belongs to that line's node)."""
+    lines = [(finding.line, False), (finding.line - 1, False)]
     if owner_line is not None:
-        lines += [line for line in (owner_line, owner_line - 1) if line not in lines]
+        for line, alone in ((owner_line, False), (owner_line - 1, True)):
+            if all(line != seen for seen, _ in lines):
+                lines.append((line, alone))
     return lines
 
 
@@ -112,9 +117,9 @@ def apply_suppressions(
     for finding in findings:
         comments = suppressions_by_path.get(finding.path, {})
         owner = owner_line(finding) if comments and owner_line is not None else None
-        for line in suppression_lines(finding, owner):
+        for line, alone in suppression_lines(finding, owner):
             comment = comments.get(line)
-            if comment is None or finding.rule.upper() not in comment.rules:
+            if comment is None or finding.rule.upper() not in comment.rules or (alone and not comment.alone):
                 continue
             if not comment.reason:
                 reasonless[(finding.path, comment.line)] = comment

@@ -220,3 +220,26 @@ def test_the_docs_suppression_examples_suppress(tmp_path: Path, page: Path) -> N
             assert [f.rule for f in result.findings if f.rule == "K0S009"] == ["K0S009"]
         else:
             assert all(f.suppressed_by for f in hits), f"{page.name} example {index}: {hits}"
+
+
+def test_a_comment_ending_the_line_above_a_key_belongs_to_that_line(tmp_path: Path) -> None:
+    """The trailing comment of coredns's version does not reach down to metricsserver's pin."""
+    write(
+        tmp_path,
+        "a/k0s.yaml",
+        """\
+        apiVersion: k0s.k0sproject.io/v1beta1
+        kind: ClusterConfig
+        spec:
+          images:
+            coredns:
+              image: registry.example.com/coredns
+              version: 9.9.9  # k0s-policy: ignore[K0S103] patched build, INFRA-7
+            metricsserver:
+              image: registry.example.com/metrics
+              version: 1.0.0
+        """,
+    )
+    result = check_paths(["a"], cwd=tmp_path, k0s_version="1.30")
+    by_line = {f.line: f for f in result.findings if f.rule == "K0S103"}
+    assert by_line[7].suppressed_by and not by_line[10].suppressed_by
