@@ -176,19 +176,36 @@ def test_cli_exclude_is_relative_to_the_current_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = make_repository(tmp_path)
+    app = repo / "clusters" / "edge-a"
     write(repo, "clusters/edge-a/legacy/k0s.yaml", CLUSTER_CONFIG)
     write(repo, "legacy/k0s.yaml", CLUSTER_CONFIG)
 
-    def files(cwd: Path) -> set[str]:
-        run_in(cwd, monkeypatch, str(repo), "--exclude", "legacy/**", "--format", "json")
+    def files(cwd: Path, *args: str) -> set[str]:
+        run_in(cwd, monkeypatch, *args, "--format", "json")
         return {
             Path(os.path.relpath(cwd / f["path"], repo)).as_posix()
             for f in json.loads(capsys.readouterr().out)["findings"]
         }
 
-    # from the cluster's folder the pattern applies below it only: the top-level legacy/ is read
-    assert files(repo / "clusters" / "edge-a") == {"clusters/edge-a/k0s.yaml", "legacy/k0s.yaml"}
-    assert files(repo) == {"clusters/edge-a/k0s.yaml"}
+    # written from the cluster's folder, the pattern names its legacy/ folder
+    assert files(app, ".", "--exclude", "legacy/**") == {"clusters/edge-a/k0s.yaml"}
+    # a repository-relative pattern means nothing there: --exclude is not read from the root
+    assert files(app, ".", "--exclude", "clusters/edge-a/legacy/**") == {
+        "clusters/edge-a/k0s.yaml",
+        "clusters/edge-a/legacy/k0s.yaml",
+    }
+    # ... while in .k0s-policy.yaml at the root it is relative to the root, wherever the run starts
+    write(
+        repo,
+        ".k0s-policy.yaml",
+        CONFIG + 'exclude: ["clusters/edge-a/legacy/**", "clusters/edge-a/drafts/**"]\n',
+    )
+    (repo / ".k0s-policy.yaml").write_text(
+        (repo / ".k0s-policy.yaml").read_text().replace('exclude: ["clusters/edge-a/drafts/**"]\n', "", 1)
+    )
+    assert files(app, ".") == {"clusters/edge-a/k0s.yaml"}
+    # files outside the current directory are matched as they are shown (absolute)
+    assert files(app, str(repo), "--exclude", "legacy/**") == {"clusters/edge-a/k0s.yaml"}
 
 
 def test_config_in_a_sub_folder_matches_below_its_folder(

@@ -301,13 +301,13 @@ def collect_from_git(
     here = revision.relative(cwd)
     collected = Collected(tree=WorkTree(str(revision.root), os.path.realpath(cwd), True))
     seen: set[str] = set()
-    patterns = [e for e in (Exclude(here, tuple(ignore)), *excludes) if e.patterns]
+    patterns = [e for e in (Exclude(here, tuple(ignore), anywhere=True), *excludes) if e.patterns]
 
     def shown(rel: str) -> str:
         return display_path(cwd / posixpath.relpath(rel, here or "."), cwd)
 
     def excluded(rel: str) -> bool:
-        return any(e.matches(rel) for e in patterns)
+        return any(e.matches(rel, shown(rel)) for e in patterns)
 
     def add(blob: Blob, rel: str, explicit: bool, key: str | None = None) -> None:
         # as in sources.collect: a named file counts once however it is reached (links included)

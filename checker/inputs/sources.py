@@ -86,9 +86,12 @@ class Exclude:
 
     base: str
     patterns: tuple[str, ...]
+    anywhere: bool = False  # --exclude: a path outside the current directory is matched as shown
 
-    def matches(self, canonical: str) -> bool:
+    def matches(self, canonical: str, shown: str = "") -> bool:
         relative = under(canonical, self.base)
+        if relative is None and self.anywhere and shown:
+            relative = shown
         return relative is not None and relative != "" and is_ignored(relative, self.patterns)
 
 
@@ -109,7 +112,7 @@ def _skipper(
     def skip(absolute: str, shown: str, is_dir: bool, parents_checked: bool) -> bool:
         if excludes:
             canonical = tree.canonical(shown)
-            if any(e.matches(canonical) for e in excludes):
+            if any(e.matches(canonical, shown) for e in excludes):
                 return True
         if matcher is None:
             return False
@@ -200,7 +203,7 @@ def collect(
     collected = Collected(tree=tree)
     seen: set[str] = set()
     here = tree.here
-    skip = _skipper(tree, [Exclude(here, tuple(ignore)), *excludes], gitignore)
+    skip = _skipper(tree, [Exclude(here, tuple(ignore), anywhere=True), *excludes], gitignore)
 
     def add(path: str, shown: str, explicit: bool, walked: bool = False) -> None:
         # Walks never follow links, so the absolute path identifies a file; only arguments may be links.
