@@ -181,3 +181,17 @@ def test_pr_mode_base_configuration_with_an_unknown_rule_is_a_usage_error(
     assert main(["check", "--diff-base", "HEAD"]) == 2
     err = capsys.readouterr().err
     assert ".k0s-policy.yaml:2: unknown rule 'K0S999'" in err
+
+
+@pytest.mark.parametrize("ref", [[], ["--ref", "HEAD"]], ids=["work-tree", "ref"])
+def test_audit_of_a_named_file_reads_its_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ref: list[str]
+) -> None:
+    repo = make_repository(tmp_path)
+    monkeypatch.chdir(repo)
+    main(["audit", CONFIG_FILE, *ref])
+    out = capsys.readouterr().out
+    assert "but the cluster targets k0s v1.30.5+k0s.0" in out  # the k0sctl file's version
+    assert "clusters/edge-prod/k0sctl.yaml:" not in out  # context: not reported on
+    main(["audit", CONFIG_FILE, *ref, "--no-context"])
+    assert "but the cluster targets k0s v1.30.5+k0s.0" not in capsys.readouterr().out

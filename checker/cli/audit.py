@@ -105,6 +105,20 @@ def run(args: argparse.Namespace) -> int:
             collected = collect_from_git(
                 revision, args.paths, ignore=args.exclude, cwd=cwd, excludes=excludes
             )
+            if not args.no_context and collected.tree is not None:
+                from checker.workflows.context import add_context
+
+                at = revision
+                add_context(
+                    collected,
+                    args.paths,
+                    cwd=cwd,
+                    tree=collected.tree,
+                    read_folder=at.folder_files,
+                    read_roots=lambda shown: collect_from_git(
+                        at, shown, ignore=args.exclude, cwd=cwd, excludes=excludes
+                    ),
+                )
             commit = revision.commit.hexsha
         else:
             collected = collect(
@@ -115,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                 excludes=excludes,
                 gitignore=not args.no_gitignore,
             )
+            common.add_context(args, collected, cwd, tree, config)
             commit = head_commit(cwd)
         live = None
         if args.live:
