@@ -277,3 +277,17 @@ def test_pr_mode_from_a_cluster_folder_uses_the_folder_relative_config(
     findings = json.loads(capsys.readouterr().out)["findings"]
     # only the new typo; the K0S101 pin stays known (K0S102 would appear if the pattern were lost)
     assert [(f["rule"], f["path"]) for f in findings] == [("K0S002", "k0s.yaml")]
+
+
+def test_github_annotations_name_files_from_the_repository_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub places annotations by repository-relative path, so a check run in a sub-folder (a
+    workflow's working-directory) still annotates the right file."""
+    repo = make_repository(tmp_path)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    run_in(repo / "clusters" / "edge-a", monkeypatch, ".", "--format", "github")
+    out = capsys.readouterr().out.splitlines()
+    annotations = [line for line in out if line.startswith(("::error ", "::warning ", "::notice "))]
+    assert len(annotations) == 2
+    assert all("file=clusters/edge-a/k0s.yaml," in line for line in annotations)
