@@ -291,3 +291,14 @@ def test_github_annotations_name_files_from_the_repository_root(
     annotations = [line for line in out if line.startswith(("::error ", "::warning ", "::notice "))]
     assert len(annotations) == 2
     assert all("file=clusters/edge-a/k0s.yaml," in line for line in annotations)
+
+
+def test_a_gitignore_line_git_cannot_read_is_skipped_as_git_skips_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repository(tmp_path)
+    write(repo, ".gitignore", "!\n\\\nbuild/\n")
+    write(repo, "build/k0s.yaml", CLUSTER_CONFIG)
+    assert run_in(repo, monkeypatch, "--format", "json") == 1
+    paths = {f["path"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert paths == {"clusters/edge-a/k0s.yaml"}

@@ -72,8 +72,23 @@ class GitIgnore:
             lines = _lines(os.path.join(directory, ".gitignore"))
             if not rel_dir:
                 lines = [*_lines(os.path.join(self.root, ".git", "info", "exclude")), *lines]
-            self._specs[rel_dir] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+            self._specs[rel_dir] = _compile(lines) if lines else None
         return self._specs[rel_dir]
+
+
+def _compile(lines: list[str]) -> pathspec.GitIgnoreSpec:
+    """git skips a line it cannot read as a pattern (a lone `!` or `\\`); so does this."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except Exception:  # pathspec's pattern errors have no common public base across versions
+        usable = []
+        for line in lines:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except Exception:
+                continue
+            usable.append(line)
+        return pathspec.GitIgnoreSpec.from_lines(usable)
 
 
 def _lines(path: str) -> list[str]:
