@@ -16,17 +16,23 @@ Example::
         expires: 2027-03-31
     clusters:
       "clusters/edge-*": {k0s_version: "1.31", airgapped: false}
+
+Every pattern (``exclude``, ``ignore[].paths``, the ``clusters:`` keys) is relative to the folder
+that holds the file, wherever the tool is started from; matching uses canonical, repository-relative
+paths (``checker.inputs.roots``) and ``base``, the folder's canonical name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from checker.findings import Severity
-from checker.inputs.sources import is_ignored
+from checker.inputs.roots import under
+from checker.inputs.sources import Exclude, is_ignored
 from checker.inputs.yamldoc import Document, parse_bytes
 
 CONFIG_NAME = ".k0s-policy.yaml"
@@ -57,13 +63,17 @@ class IgnoreEntry:
     reason: str
     expires: dt.date | None
     line: int
+    column: int = 1
 
-    def matches(self, rule: str, path: str, today: dt.date) -> bool:
+    def matches(self, rule: str, relative: str | None, today: dt.date) -> bool:
+        """``relative``: the finding's path relative to the configuration's folder (None: outside it)."""
         if self.rule not in (rule, "*"):
             return False
         if self.expires is not None and today > self.expires:
             return False
-        return not self.paths or is_ignored(path, self.paths)
+        if not self.paths:
+            return True
+        return relative is not None and is_ignored(relative, self.paths)
 
 
 @dataclass(frozen=True)
@@ -86,12 +96,26 @@ class Config:
     ignore: tuple[IgnoreEntry, ...] = ()
     clusters: tuple[ClusterSettings, ...] = ()
     expired: tuple[IgnoreEntry, ...] = ()
+    base: str = ""  # canonical name of the folder its patterns are relative to ("" the root)
+    rule_names: tuple[tuple[str, int], ...] = ()  # (rule id as written, line): checked against the registry
 
-    def for_cluster(self, cluster_path: str) -> ClusterSettings | None:
+    def relative(self, canonical: str) -> str | None:
+        """A canonical path relative to the configuration's folder, or None when outside it."""
+        return under(canonical, self.base)
+
+    def for_cluster(self, cluster_root: str) -> ClusterSettings | None:
+        """The first ``clusters:`` entry whose pattern matches the cluster's canonical root."""
+        relative = self.relative(cluster_root)
+        if relative is None:
+            return None
         for settings in self.clusters:
-            if is_ignored(cluster_path, (settings.pattern,)):
+            if is_ignored(relative, (settings.pattern,)):
                 return settings
         return None
+
+    @property
+    def exclusion(self) -> Exclude:
+        return Exclude(self.base, self.exclude)
 
 
 def find_config(start: Path) -> Path | None:
@@ -106,27 +130,30 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path, shown: str, today: dt.date | None = None) -> Config:
+def load_config(path: Path, shown: str, today: dt.date | None = None, base: str = "") -> Config:
     try:
         raw = path.read_bytes()
     except OSError as err:
         raise ConfigError(shown, 1, f"cannot read the configuration: {err.strerror or err}") from None
-    return parse_config(raw, shown, today)
+    return parse_config(raw, shown, today, base)
 
 
-def parse_config(raw: bytes, shown: str, today: dt.date | None = None) -> Config:
+def parse_config(raw: bytes, shown: str, today: dt.date | None = None, base: str = "") -> Config:
+    """``base``: the canonical name of the folder that holds the file ("" the repository root)."""
     today = today or dt.date.today()
     parsed = parse_bytes(shown, raw)
     if parsed.problems:
         problem = parsed.problems[0]
         raise ConfigError(shown, problem.mark.line, problem.message)
     if not parsed.documents or parsed.documents[0].data is None:
-        return Config(path=shown)
+        return Config(path=shown, base=base)
     if len(parsed.documents) > 1:
         raise ConfigError(
             shown, parsed.documents[1].start.line, "the configuration must be one YAML document"
         )
-    return _Reader(parsed.documents[0], shown).read(today)
+    config = _Reader(parsed.documents[0], shown).read(today)
+    config.base = base
+    return config
 
 
 class _Reader:
@@ -180,6 +207,10 @@ class _Reader:
         config.ignore = tuple(e for e in ignores if e.expires is None or e.expires >= today)
         config.expired = tuple(e for e in ignores if e.expires is not None and e.expires < today)
         config.clusters = self.clusters(data.get("clusters", {}))
+        config.rule_names = (
+            *((str(rule), self.document.key_mark(("rules", rule)).line) for rule in data.get("rules", {})),
+            *((entry.rule, entry.line) for entry in ignores if entry.rule != "*"),
+        )
         return config
 
     def severities(self, rules: Any) -> dict[str, Severity | None]:
@@ -220,8 +251,8 @@ class _Reader:
                 except ValueError:
                     raise self.fail((*path, "expires"), "expires must be a date such as 2027-03-31") from None
             paths = self.strings(entry.get("paths", []), (*path, "paths"))
-            line = self.document.key_mark(path).line
-            result.append(IgnoreEntry(rule.upper(), paths, reason.strip(), expires, line))
+            mark = self.document.key_mark(path)
+            result.append(IgnoreEntry(rule.upper(), paths, reason.strip(), expires, mark.line, mark.column))
         return result
 
     def clusters(self, clusters: Any) -> tuple[ClusterSettings, ...]:
@@ -248,8 +279,21 @@ class _Reader:
         return tuple(result)
 
 
-def matching_ignore(config: Config, rule: str, path: str, today: dt.date) -> IgnoreEntry | None:
+def unknown_rules(config: Config, unknown: Callable[[str], str | None]) -> list[str]:
+    """Problems with the rule ids the configuration names, each with its file and line (``unknown``
+    says why one names no rule: ``checker.rules.unknown_rule``)."""
+    problems = []
+    for name, line in config.rule_names:
+        why = unknown(name)
+        if why is not None:
+            problems.append(f"{config.path}:{line}: {why}")
+    return problems
+
+
+def matching_ignore(config: Config, rule: str, canonical: str, today: dt.date) -> IgnoreEntry | None:
+    """The first ignore entry for this rule and canonical path."""
+    relative = config.relative(canonical)
     for entry in config.ignore:
-        if entry.matches(rule, path, today):
+        if entry.matches(rule, relative, today):
             return entry
     return None

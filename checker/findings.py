@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
@@ -40,12 +40,20 @@ class Finding:
     fix: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
     suppressed_by: str = ""
+    # The file relative to the repository root (``path`` is relative to the current directory):
+    # what fingerprints and baselines use, so they are the same wherever the tool runs.
+    repo_path: str = ""
+
+    @property
+    def file(self) -> str:
+        """The file's canonical, repository-relative name (``path`` until the engine sets it)."""
+        return self.repo_path or self.path
 
     @property
     def fingerprint(self) -> str:
         """Stable across unrelated edits: it names the rule, file, cluster and node, never a line."""
         anchor = self.node or f"line:{self.line}"
-        key = "\x1f".join((self.rule, self.path, self.cluster, anchor, str(self.data.get("subject", ""))))
+        key = "\x1f".join((self.rule, self.file, self.cluster, anchor, str(self.data.get("subject", ""))))
         import hashlib  # only reports that print fingerprints pay for it
 
         return hashlib.sha256(key.encode()).hexdigest()[:24]
@@ -54,7 +62,8 @@ class Finding:
         return (self.path, self.line, self.column, self.rule)
 
 
-# "# k0s-policy: ignore[K0S103,K0S101] the reason" on the finding's line or the line above it.
+# "# k0s-policy: ignore[K0S103,K0S101] the reason" on the finding's line or the line above it, or on
+# the line of the mapping key that owns the finding's node or the line above that.
 _SUPPRESSION = re.compile(r"#\s*k0s-policy:\s*ignore\[([A-Za-z0-9_,\s:.-]*)\]\s*(.*)$")
 MISSING_REASON_RULE = "K0S009"
 
@@ -65,6 +74,7 @@ class Suppression:
     column: int
     rules: frozenset[str]
     reason: str
+    alone: bool = False  # the comment is all there is on its line (not at the end of a node's line)
 
 
 def parse_suppressions(text: str) -> dict[int, Suppression]:
@@ -76,22 +86,40 @@ def parse_suppressions(text: str) -> dict[int, Suppression]:
         match = _SUPPRESSION.search(line)
         if match:
             rules = frozenset(r.strip().upper() for r in match.group(1).split(",") if r.strip())
-            result[number] = Suppression(number, match.start() + 1, rules, match.group(2).strip())
+            alone = not line[: match.start()].strip()
+            result[number] = Suppression(number, match.start() + 1, rules, match.group(2).strip(), alone)
     return result
 
 
+def suppression_lines(finding: Finding, owner_line: int | None) -> list[tuple[int, bool]]:
+    """Where a comment suppresses this finding, and whether it must stand on a line of its own: its
+    line, the line above, the line of the mapping key that owns its node, and the line above that
+    key when the comment is alone there (a comment on or above `coredns:` covers the `image:` and
+    `version:` below it; a comment ending the line above `coredns:` belongs to that line's node)."""
+    lines = [(finding.line, False), (finding.line - 1, False)]
+    if owner_line is not None:
+        for line, alone in ((owner_line, False), (owner_line - 1, True)):
+            if all(line != seen for seen, _ in lines):
+                lines.append((line, alone))
+    return lines
+
+
 def apply_suppressions(
-    findings: Iterable[Finding], suppressions_by_path: Mapping[str, Mapping[int, Suppression]]
+    findings: Iterable[Finding],
+    suppressions_by_path: Mapping[str, Mapping[int, Suppression]],
+    owner_line: Callable[[Finding], int | None] | None = None,
 ) -> list[Finding]:
     """Marks findings suppressed by an inline comment; a comment without a reason suppresses nothing
-    and is reported itself."""
+    and is reported itself. ``owner_line`` gives the line of the mapping key that owns a finding's
+    node, from the parsed document (the engine knows the positions; this module does not parse)."""
     out: list[Finding] = []
     reasonless: dict[tuple[str, int], Suppression] = {}
     for finding in findings:
         comments = suppressions_by_path.get(finding.path, {})
-        for line in (finding.line, finding.line - 1):
+        owner = owner_line(finding) if comments and owner_line is not None else None
+        for line, alone in suppression_lines(finding, owner):
             comment = comments.get(line)
-            if comment is None or finding.rule.upper() not in comment.rules:
+            if comment is None or finding.rule.upper() not in comment.rules or (alone and not comment.alone):
                 continue
             if not comment.reason:
                 reasonless[(finding.path, comment.line)] = comment

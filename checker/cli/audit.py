@@ -82,28 +82,54 @@ def run(args: argparse.Namespace) -> int:
     from checker.workflows.audit.blame import Blame, head_commit, open_ref
     from checker.workflows.audit.flow import run_audit
     from checker.workflows.audit.model import AuditError
-    from checker.workflows.check import Selection
 
     if args.live and (args.kubeconfig or args.context or args.in_cluster):
         return common.error(
             "--live reads exported files; use it without --kubeconfig, --context or --in-cluster"
         )
     _deprecated_outputs(args)
+    problem = options.check_outputs(args)
+    if problem:
+        return common.error(problem)
     cwd = Path.cwd()
     revision = None
     try:
-        selection = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
+        selection = common.selection(args)
         policies = common.policies(args)
-        config = common.load_config(args, cwd)
+        config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
         rule_options = common.rule_options(args, config)
-        ignore = (*config.exclude, *args.exclude)
+        excludes = [config.exclusion]
         if args.ref:
             revision = open_ref(cwd, args.ref)
-            collected = collect_from_git(revision, args.paths, ignore=ignore, cwd=cwd)
+            collected = collect_from_git(
+                revision, args.paths, ignore=args.exclude, cwd=cwd, excludes=excludes
+            )
+            if not args.no_context and collected.tree is not None:
+                from checker.workflows.context import add_context
+
+                at = revision
+                add_context(
+                    collected,
+                    args.paths,
+                    cwd=cwd,
+                    tree=collected.tree,
+                    read_folder=at.folder_files,
+                    read_roots=lambda shown: collect_from_git(
+                        at, shown, ignore=args.exclude, cwd=cwd, excludes=excludes
+                    ),
+                )
             commit = revision.commit.hexsha
         else:
-            collected = collect(args.paths, ignore=ignore, cwd=cwd)
+            collected = collect(
+                args.paths,
+                ignore=args.exclude,
+                cwd=cwd,
+                tree=tree,
+                excludes=excludes,
+                gitignore=not args.no_gitignore,
+            )
+            common.add_context(args, collected, cwd, tree, config)
             commit = head_commit(cwd)
         live = None
         if args.live:

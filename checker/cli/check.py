@@ -49,14 +49,15 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from checker.workflows.check import Selection
-
+    problem = options.check_outputs(args)
+    if problem:
+        return common.error(problem)
     cwd = Path.cwd()
     if args.diff_base or args.baseline or args.write_baseline or args.show_fixed:
         return _check_compared(args, cwd)
     try:
         catalog = common.load_catalog(args)
-        selection = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
+        selection = common.selection(args)
         result, report = _run_working_tree(args, cwd, catalog, selection)
         report.show_suppressed = args.show_suppressed
         report.fail_on = args.fail_on
@@ -74,7 +75,6 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
     """PR mode (checker.workflows.prmode) and baselines (checker.workflows.baseline): report only what is not known."""
     from checker import __version__
     from checker.workflows.baseline import BaselineError, load_baseline, write_baseline
-    from checker.workflows.check import Selection
 
     try:
         if args.write_baseline and (args.baseline or args.diff_base):
@@ -82,7 +82,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
         if args.show_fixed and not args.diff_base:
             raise common.UsageError("--show-fixed needs --diff-base")
         catalog = common.load_catalog(args)
-        selection = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
+        selection = common.selection(args)
         if args.diff_base:
             from checker.workflows.prmode import PRModeError, run_pr_check
 
@@ -98,6 +98,9 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
                     exclude=args.exclude,
                     config_file=args.config,
                     no_config=args.no_config,
+                    gitignore=not args.no_gitignore,
+                    unknown_rule=common.rule_checker(args),
+                    context=not args.no_context,
                     make_policies=lambda dirs: common.policies(args, dirs),
                     policy_dirs=args.policy or (),
                 )
@@ -144,11 +147,18 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
     from checker.inputs.sources import collect
     from checker.workflows.check import run_check
 
-    config = common.load_config(args, cwd)
+    config, tree = common.load_repository(args, cwd)
     rule_options = common.rule_options(args, config)
     collected = collect(
-        args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd, prefilter_named=args.skip_unrelated
+        args.paths,
+        ignore=args.exclude,
+        cwd=cwd,
+        prefilter_named=args.skip_unrelated,
+        tree=tree,
+        excludes=[config.exclusion],
+        gitignore=not args.no_gitignore,
     )
+    common.add_context(args, collected, cwd, tree, config)
     policies = common.policies(args)
     result = run_check(
         collected,

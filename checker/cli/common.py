@@ -13,10 +13,13 @@ from checker.cli import options
 
 if TYPE_CHECKING:
     from checker.config import Config
+    from checker.inputs.roots import Tree
+    from checker.inputs.sources import Collected
     from checker.k0s.releases import Catalog
     from checker.rego.policies import RegoPolicies
     from checker.report.model import ReportInput
     from checker.rules import Options
+    from checker.workflows.check import Selection
 
 
 class UsageError(Exception):
@@ -28,21 +31,95 @@ def error(message: str) -> int:
     return options.EXIT_USAGE
 
 
-def load_config(args: argparse.Namespace, cwd: Path) -> Config:
-    from checker.config import Config, ConfigError, find_config, load_config
-    from checker.inputs.sources import display_path
+def load_repository(args: argparse.Namespace, cwd: Path) -> tuple[Config, Tree]:
+    """The configuration and the tree the run stands in (checker.inputs.roots).
 
+    Both are found from the first path named: the nearest `.k0s-policy.yaml` up to the git top
+    level, and the repository root (the git top level; outside git, the configuration's folder,
+    else the current directory). The configuration's patterns are relative to its folder, or to
+    the repository root when the file lies outside the repository.
+    """
+    from checker.config import Config, ConfigError, find_config, load_config
+    from checker.inputs.roots import Tree
+    from checker.inputs.sources import display_path, start_of
+
+    start = start_of(args.paths, cwd)
+    found: Path | None = None
+    shown = ""
+    if args.config:
+        found, shown = Path(args.config), args.config
+    elif not args.no_config:
+        found = find_config(cwd / start)
+        shown = display_path(found, cwd) if found is not None else ""
+    tree = Tree.find(start, cwd, fallback=(cwd / found).parent if found is not None else None)
+    if found is None:
+        return Config(), tree
+    base = tree.prefix((cwd / found).parent) or ""
     try:
-        if args.config:
-            return load_config(Path(args.config), args.config)
-        if not args.no_config:
-            first = Path(args.paths[0]) if args.paths and args.paths[0] != "-" else cwd
-            found = find_config(first if first.is_dir() else first.parent)
-            if found is not None:
-                return load_config(found, display_path(found, cwd))
+        config = load_config(cwd / found, shown, base=base)
     except ConfigError as err:
         raise UsageError(str(err)) from None
-    return Config()
+    check_config_rules(args, config)
+    return config, tree
+
+
+def add_context(
+    args: argparse.Namespace, collected: Collected, cwd: Path, tree: Tree, config: Config
+) -> None:
+    """The rest of the named files' clusters, read for context (checker.workflows.context), unless
+    --no-context."""
+    if getattr(args, "no_context", False):
+        return
+    from checker.workflows.context import add_context
+
+    add_context(
+        collected,
+        args.paths,
+        cwd=cwd,
+        tree=tree,
+        ignore=args.exclude,
+        excludes=[config.exclusion],
+        gitignore=not args.no_gitignore,
+    )
+
+
+def rule_checker(args: argparse.Namespace) -> Callable[[str], str | None]:
+    """Why a rule id or prefix names no rule of this run (None when it names one): the built-in
+    rules and, with --policy, the ids the Rego policies mention."""
+    from checker.rules import unknown_rule
+
+    extra: set[str] = set()
+    if getattr(args, "policy", None):
+        from checker.rego.load import mentioned_ids
+
+        extra = mentioned_ids(args.policy)
+    return lambda name: unknown_rule(name, extra)
+
+
+def check_config_rules(args: argparse.Namespace, config: Config) -> None:
+    """Fail closed: a rule id in `.k0s-policy.yaml` that names no rule is a usage error."""
+    from checker.config import unknown_rules
+
+    problems = unknown_rules(config, rule_checker(args))
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
+def selection(args: argparse.Namespace) -> Selection:
+    """--select and --ignore; fail closed: an id or prefix that names no rule is a usage error
+    (it would otherwise select nothing, or ignore nothing, and the run would pass)."""
+    from checker.workflows.check import Selection
+
+    why = rule_checker(args)
+    problems = []
+    for flag in ("select", "ignore"):
+        for name in sorted(options.rule_ids(getattr(args, flag, None))):
+            reason = why(name)
+            if reason is not None:
+                problems.append(f"--{flag} {name}: {reason}")
+    if problems:
+        raise UsageError("; ".join(problems))
+    return Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
 
 
 def load_catalog(args: argparse.Namespace) -> Catalog:

@@ -47,16 +47,24 @@ def run(args: argparse.Namespace) -> int:
     if "-" in args.paths:
         return common.error("fix rewrites files in place; it cannot read from stdin")
     try:
-        config = common.load_config(args, cwd)
+        chosen = common.selection(args)
+        config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
-        collected = collect(args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
+        collected = collect(
+            args.paths,
+            ignore=args.exclude,
+            cwd=cwd,
+            tree=tree,
+            excludes=[config.exclusion],
+            gitignore=not args.no_gitignore,
+        )
+        common.add_context(args, collected, cwd, tree, config)
     except common.UsageError as err:
         return common.error(str(err))
     if collected.errors:
         for error in collected.errors:
             sys.stderr.write(f"k0s-policy: {error.path}: {error.message}\n")
         return options.EXIT_USAGE
-    chosen = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
     rules = frozenset(rule for rule in fix.FIX_RULES if chosen.wants(rule))
     if not rules:
         return common.error(

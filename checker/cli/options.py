@@ -71,6 +71,12 @@ class FormatAction(argparse.Action):
         if self.dest == "format":
             outputs.append([value, None])
         else:
+            format_flag = parser._option_string_actions.get("--format")  # this sub-command's formats
+            if format_flag is not None and value in (format_flag.choices or ()):
+                parser.error(
+                    f"--output {value}: --output names the file to write; for the {value} report use "
+                    f"--format {value} (to write a file called {value}, give --output ./{value})"
+                )
             if not outputs:
                 outputs.append(["text", None])
             if outputs[-1][1] is not None:
@@ -119,6 +125,18 @@ def add_airgap_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_outputs(args: argparse.Namespace) -> str | None:
+    """At most one report goes to stdout: two would be one unreadable document. The problem, or None."""
+    outputs = getattr(args, "outputs", None) or []
+    to_stdout = [str(name) for name, output in outputs if not output]
+    if len(to_stdout) > 1:
+        return (
+            f"--format {' and --format '.join(to_stdout)} would all write to stdout; at most one report "
+            "goes there, give the others their own --output FILE"
+        )
+    return None
+
+
 def rule_ids(values: Sequence[str] | None) -> frozenset[str]:
     return frozenset(v.strip().upper() for value in values or () for v in value.split(",") if v.strip())
 
@@ -132,6 +150,14 @@ def add_repository_options(parser: argparse.ArgumentParser) -> None:
         "--config", metavar="FILE", help="use this .k0s-policy.yaml instead of the nearest one"
     )
     parser.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
+    parser.add_argument(
+        "--no-gitignore", action="store_true", help="read files .gitignore excludes when walking directories"
+    )
+    parser.add_argument(
+        "--no-context",
+        action="store_true",
+        help="do not read the rest of a named file's cluster (its k0sctl file, Plans) for context",
+    )
 
 
 def add_policy_options(check: argparse.ArgumentParser) -> None:

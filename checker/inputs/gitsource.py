@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from checker.inputs.roots import Tree as WorkTree
 from checker.inputs.sources import (
     STDIN,
     YAML_SUFFIXES,
     Collected,
+    Exclude,
     Source,
     display_path,
-    is_ignored,
     mentions_k0s,
 )
 
@@ -102,6 +103,24 @@ class Revision:
 
         return isinstance(self.entry(rel), Tree)
 
+    def folder_files(self, directory: str) -> Iterator[tuple[str, bytes]]:
+        """The YAML files directly in a folder (an absolute path in the work tree) at this revision."""
+        from git import Blob, Tree
+
+        rel = os.path.relpath(directory, self.root)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            return
+        tree = self.entry("" if rel == os.curdir else rel.replace(os.sep, "/"))
+        if not isinstance(tree, Tree):
+            return
+        for blob in sorted(tree.blobs, key=lambda item: item.name):
+            if (
+                isinstance(blob, Blob)
+                and blob.mode != _SYMLINK_MODE
+                and blob.name.lower().endswith(YAML_SUFFIXES)
+            ):
+                yield blob.name, blob.data_stream.read()
+
     def read(self, rel: str) -> bytes | None:
         """The bytes of a file at this revision, or None when there is no such file."""
         from git import Blob
@@ -166,7 +185,7 @@ def _first_line(err: Exception) -> str:
     return text[0] if text else type(err).__name__
 
 
-def _walk(tree: Tree, ignore: Sequence[str], shown: Callable[[str], str]) -> Iterator[Blob]:
+def _walk(tree: Tree, skip: Callable[[str], bool]) -> Iterator[Blob]:
     """The YAML blobs below a tree, in exactly the order ``sources`` walks a directory.
 
     Skips ignored directories without descending into them, symlinks and submodules.
@@ -179,7 +198,7 @@ def _walk(tree: Tree, ignore: Sequence[str], shown: Callable[[str], str]) -> Ite
         entries: list[Blob | Tree] = [*current.trees, *current.blobs]
         for item in sorted(entries, key=lambda entry: entry.name, reverse=True):
             if isinstance(item, Tree):
-                if not is_ignored(shown(str(item.path)), ignore):
+                if not skip(str(item.path)):
                     stack.append(item)
             elif (
                 isinstance(item, Blob)
@@ -268,20 +287,27 @@ def collect_from_git(
     arguments: Iterable[str],
     ignore: Sequence[str] = (),
     cwd: Path | None = None,
+    excludes: Sequence[Exclude] = (),
 ) -> Collected:
     """What ``sources.collect`` would read for these arguments, from the revision's tree.
 
-    A path that does not exist at the revision is no error: the change under review adds it.
+    ``ignore`` is relative to the current directory, ``excludes`` as in ``sources.collect``; a
+    revision holds what git tracks, so there is no `.gitignore` to apply. A path that does not
+    exist at the revision is no error: the change under review adds it.
     """
     from git import Blob, Tree
 
     cwd = cwd or Path.cwd()
     here = revision.relative(cwd)
-    collected = Collected()
+    collected = Collected(tree=WorkTree(str(revision.root), os.path.realpath(cwd), True))
     seen: set[str] = set()
+    patterns = [e for e in (Exclude(here, tuple(ignore), anywhere=True), *excludes) if e.patterns]
 
     def shown(rel: str) -> str:
         return display_path(cwd / posixpath.relpath(rel, here or "."), cwd)
+
+    def excluded(rel: str) -> bool:
+        return any(e.matches(rel, shown(rel)) for e in patterns)
 
     def add(blob: Blob, rel: str, explicit: bool, key: str | None = None) -> None:
         # as in sources.collect: a named file counts once however it is reached (links included)
@@ -290,7 +316,7 @@ def collect_from_git(
             return
         seen.add(key)
         display = shown(rel)
-        if not explicit and is_ignored(display, ignore):
+        if not explicit and excluded(rel):
             return
         collected.files_seen += 1
         raw = blob.data_stream.read()
@@ -300,7 +326,7 @@ def collect_from_git(
         collected.sources.append(Source(display, raw, explicit))
 
     def add_tree(tree: Tree) -> None:
-        for blob in _walk(tree, ignore, shown):
+        for blob in _walk(tree, excluded):
             add(blob, str(blob.path), explicit=False)
 
     for argument in arguments:

@@ -7,13 +7,14 @@ import glob
 import operator
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from checker.inputs.roots import STDIN_LABEL, Tree, under
+
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
-STDIN_LABEL = "<stdin>"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Source:
     path: str
     raw: bytes
     explicit: bool = False
+    context: bool = False  # read only for its cluster's sake (checker.workflows.context): not reported on
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Collected:
     errors: list[SourceError] = field(default_factory=list)
     files_seen: int = 0
     files_prefiltered: int = 0
+    tree: Tree | None = None  # where the run stands: canonical names of the sources come from it
+    context_files: int = 0  # sources read as context of the named ones (not counted in files_seen)
 
 
 def mentions_k0s(raw: bytes) -> bool:
@@ -74,6 +78,52 @@ def is_ignored(relative: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Exclude:
+    """Exclude patterns written relative to one folder of the repository (``base``, its canonical
+    name; "" is the root): `.k0s-policy.yaml` patterns are relative to the folder that holds it,
+    ``--exclude`` to the current directory. They apply only below that folder."""
+
+    base: str
+    patterns: tuple[str, ...]
+    anywhere: bool = False  # --exclude: a path outside the current directory is matched as shown
+
+    def matches(self, canonical: str, shown: str = "") -> bool:
+        relative = under(canonical, self.base)
+        if relative is None and self.anywhere and shown:
+            relative = shown
+        return relative is not None and relative != "" and is_ignored(relative, self.patterns)
+
+
+def _skipper(
+    tree: Tree, excludes: Sequence[Exclude], gitignore: bool
+) -> Callable[[str, str, bool, bool], bool]:
+    """The one test every found path passes: (absolute, shown, is_dir, parents_checked) -> skip it?
+
+    A walk prunes directories, so it asks only about each entry's own name (``parents_checked``);
+    a glob's match is asked about in full."""
+    excludes = [e for e in excludes if e.patterns]
+    matcher = None
+    if gitignore and tree.git:
+        from checker.inputs.gitignore import GitIgnore
+
+        matcher = GitIgnore(tree.root)
+
+    def skip(absolute: str, shown: str, is_dir: bool, parents_checked: bool) -> bool:
+        if excludes:
+            canonical = tree.canonical(shown)
+            if any(e.matches(canonical, shown) for e in excludes):
+                return True
+        if matcher is None:
+            return False
+        real = os.path.realpath(absolute) if not parents_checked else os.path.abspath(absolute)
+        if not parents_checked:
+            return matcher.ignored(real, is_dir)
+        return matcher.directory_ignored(real) if is_dir else matcher.file_ignored(real)
+
+    return skip
+
+
 _entry_name = operator.attrgetter("name")
 
 
@@ -81,7 +131,9 @@ def _join(shown: str, name: str) -> str:
     return name if shown in ("", ".") else f"{shown}/{name}"
 
 
-def _walk(root: str, shown_root: str, ignore: Sequence[str]) -> Iterator[tuple[str, str]]:
+def _walk(
+    root: str, shown_root: str, skip: Callable[[str, str, bool, bool], bool]
+) -> Iterator[tuple[str, str]]:
     """(absolute path, display path) of the YAML files below root, in sorted order.
 
     Skips .git, ignored directories (without descending into them) and every symlink: links out of
@@ -101,7 +153,7 @@ def _walk(root: str, shown_root: str, ignore: Sequence[str]) -> Iterator[tuple[s
                 continue
             shown = _join(shown_dir, name)
             if entry.is_dir(follow_symlinks=False):
-                if not is_ignored(shown, ignore):
+                if not skip(entry.path, shown, True, True):
                     stack.append((entry.path, shown))
             elif name.lower().endswith(YAML_SUFFIXES):
                 yield entry.path, shown
@@ -132,23 +184,34 @@ def collect(
     cwd: Path | None = None,
     stdin: bytes | None = None,
     prefilter_named: bool = False,
+    *,
+    tree: Tree | None = None,
+    excludes: Sequence[Exclude] = (),
+    gitignore: bool = True,
 ) -> Collected:
     """Read every input named on the command line. Unreadable inputs become errors, not exceptions.
 
     Named files are read even when they never mention k0s, unless ``prefilter_named``: then they pass
     the same pre-filter as walked files (pre-commit names every staged YAML file, Helm templates too).
+    ``ignore`` holds patterns relative to the current directory (``--exclude``), ``excludes`` those
+    written elsewhere (`.k0s-policy.yaml`). Found files (walks and globs) that match one, or that git
+    ignores (``gitignore``), are not read; a file named on the command line always is.
     """
     cwd = cwd or Path.cwd()
-    collected = Collected()
+    arguments = list(arguments)
+    tree = tree or Tree.find(start_of(arguments, cwd), cwd)
+    collected = Collected(tree=tree)
     seen: set[str] = set()
+    here = tree.here
+    skip = _skipper(tree, [Exclude(here, tuple(ignore), anywhere=True), *excludes], gitignore)
 
-    def add(path: str, shown: str, explicit: bool) -> None:
+    def add(path: str, shown: str, explicit: bool, walked: bool = False) -> None:
         # Walks never follow links, so the absolute path identifies a file; only arguments may be links.
         key = os.path.realpath(path) if explicit else os.path.abspath(path)
         if key in seen:
             return
         seen.add(key)
-        if not explicit and is_ignored(shown, ignore):
+        if not explicit and skip(path, shown, False, walked):
             return
         collected.files_seen += 1
         try:
@@ -167,8 +230,8 @@ def collect(
 
     def add_tree(directory: Path) -> None:
         shown_root = display_path(directory, cwd)
-        for path, shown in _walk(str(directory), shown_root, ignore):
-            add(path, shown, explicit=False)
+        for path, shown in _walk(str(directory), shown_root, skip):
+            add(path, shown, explicit=False, walked=True)
 
     for argument in arguments:
         if argument == STDIN:
@@ -184,7 +247,8 @@ def collect(
                 if path.is_symlink():
                     continue  # a pattern is a walk: links are not followed (name the file to read it)
                 if path.is_dir():
-                    add_tree(path)
+                    if not skip(str(path), display_path(path, cwd), True, False):
+                        add_tree(path)
                 elif path.suffix.lower() in YAML_SUFFIXES:
                     add(str(path), display_path(path, cwd), explicit=False)
             continue
@@ -196,3 +260,21 @@ def collect(
         else:
             collected.errors.append(SourceError(argument, "no such file or directory"))
     return collected
+
+
+def start_of(arguments: Sequence[str], cwd: Path) -> str:
+    """Where the repository (and `.k0s-policy.yaml`) is looked up from: the folder of the first path
+    named, relative to ``cwd`` (stdin: the current directory)."""
+    for argument in arguments:
+        if argument == STDIN:
+            return "."
+        if any(ch in argument for ch in "*?["):
+            # the literal directories before the first wildcard
+            literal = []
+            for part in argument.split("/")[:-1]:
+                if any(ch in part for ch in "*?["):
+                    break
+                literal.append(part)
+            return "/".join(literal) or "."
+        return argument if (cwd / argument).is_dir() else (os.path.dirname(argument) or ".")
+    return "."

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checker.config import Config
+from checker.inputs.roots import Tree
 from checker.k0s.documents import K0sObject, Kind
 from checker.k0s.releases import Catalog, Patch, Resolved, UnknownRelease, parse_version
 
@@ -42,7 +43,7 @@ class VersionSource:
 @dataclass
 class Cluster:
     name: str
-    root: str
+    root: str  # canonical: relative to the repository root ("" is the root itself)
     objects: list[K0sObject] = field(default_factory=list)
     k0sctl: K0sObject | None = None
     version_sources: list[VersionSource] = field(default_factory=list)
@@ -110,13 +111,18 @@ def uploads_image_bundle(k0sctl: K0sObject) -> bool:
     return False
 
 
-def group(objects: Sequence[K0sObject]) -> list[Cluster]:
+def group(objects: Sequence[K0sObject], tree: Tree | None = None) -> list[Cluster]:
+    """``tree`` turns the objects' shown paths into canonical ones (without it they are taken as such)."""
     clusters: list[Cluster] = []
     by_file: dict[str, Cluster] = {}
+    canonical = tree.canonical if tree is not None else _same
+    canonical_dir = tree.canonical_dir if tree is not None else posixpath.dirname
     for obj in objects:
         if obj.kind is Kind.K0SCTL_CLUSTER:
             label = obj.name or "k0sctl cluster"
-            cluster = Cluster(name=f"{label} ({obj.path})", root=posixpath.dirname(obj.path), k0sctl=obj)
+            cluster = Cluster(
+                name=f"{label} ({canonical(obj.path)})", root=canonical_dir(obj.path), k0sctl=obj
+            )
             cluster.objects.append(obj)
             clusters.append(cluster)
             by_file.setdefault(obj.path, cluster)
@@ -132,7 +138,7 @@ def group(objects: Sequence[K0sObject]) -> list[Cluster]:
         if obj.kind is Kind.CLUSTER_CONFIG and obj.path in by_file:
             by_file[obj.path].objects.append(obj)  # k0sctl merges these into spec.k0s.config
             continue
-        directory = posixpath.dirname(obj.path)
+        directory = canonical_dir(obj.path)
         if obj.kind is Kind.CLUSTER_CONFIG and _nearest_root(roots, directory) is None:
             roots[directory] = Cluster(name=directory or ".", root=directory)
             clusters.append(roots[directory])
@@ -141,13 +147,17 @@ def group(objects: Sequence[K0sObject]) -> list[Cluster]:
             continue
         if obj.kind is Kind.CLUSTER_CONFIG and obj.path in by_file:
             continue
-        directory = posixpath.dirname(obj.path)
+        directory = canonical_dir(obj.path)
         root = _nearest_root(roots, directory)
         if root is None:
             roots[directory] = root = Cluster(name=directory or ".", root=directory)
             clusters.append(root)
         root.objects.append(obj)
     return clusters
+
+
+def _same(path: str) -> str:
+    return path
 
 
 def _owner_cluster(clusters: list[Cluster], owner: K0sObject) -> Cluster:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,27 @@ def _rego_files(root: Path, tests: bool) -> list[Path]:
         return [root]
     found = sorted(p for p in root.rglob("*.rego") if p.is_file())
     return [p for p in found if tests or not p.name.endswith("_test.rego")]
+
+
+_STRING = re.compile(r'"((?:[^"\\\n]|\\.){1,80})"')
+_ID = re.compile(r"[A-Za-z][A-Za-z0-9_.:/-]*")
+
+
+def mentioned_ids(policy_paths: Sequence[str], cwd: Path | None = None) -> set[str]:
+    """Rule ids the policies may report: every id-like string literal of their source (an ``id`` in
+    a result's metadata is one) and the ``rego:`` prefix of results without one. For --select and
+    --ignore, which must name some rule of the run; nothing is compiled."""
+    cwd = cwd or Path.cwd()
+    found = {"REGO:"}
+    for given in policy_paths:
+        root = cwd / given
+        for path in _rego_files(root, tests=False) if root.exists() else []:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            found.update(match.upper() for match in _STRING.findall(text) if _ID.fullmatch(match))
+    return found
 
 
 def load_policy_set(

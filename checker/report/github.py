@@ -53,7 +53,8 @@ def escape_property(text: str) -> str:
 def annotation(finding: Finding) -> str:
     properties = []
     if not _is_stream(finding.path):
-        properties.append(f"file={escape_property(finding.path)}")
+        # GitHub resolves annotation files from the repository root, whatever folder the check ran in
+        properties.append(f"file={escape_property(finding.file)}")
     properties += [f"line={finding.line}", f"col={finding.column}", f"title={escape_property(finding.rule)}"]
     return f"::{COMMANDS[finding.severity]} {','.join(properties)}::{escape_data(_message(finding))}"
 
@@ -186,9 +187,9 @@ def _link(finding: Finding, env: Mapping[str, str]) -> str:
     server, repository, sha = (
         env.get(k, "") for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")
     )
-    if not (server and repository and sha) or _is_stream(finding.path) or finding.path.startswith("/"):
+    if not (server and repository and sha) or _is_stream(finding.path) or finding.file.startswith("/"):
         return _cell(where)
-    url = f"{server}/{repository}/blob/{sha}/{quote(finding.path)}#L{finding.line}"
+    url = f"{server}/{repository}/blob/{sha}/{quote(finding.file)}#L{finding.line}"
     return f"[{_cell(where)}]({url})"
 
 

@@ -80,6 +80,7 @@ def report_input(result: Result) -> ReportInput:
         CheckedObject(obj.path, obj.start.line, str(obj.kind), obj.name, cluster.name, obj.describe(()))
         for cluster in result.clusters
         for obj in cluster.objects
+        if obj.path not in result.context
     ]
     for cluster in result.clusters:
         if cluster.patch is not None:
@@ -104,6 +105,16 @@ def report_input(result: Result) -> ReportInput:
         tool_version=__version__,
         checked=checked,
         rules_run=_rules_run_per_file(result, checked),
+        notes=[_context_note(len(result.context))] if result.context else [],
+    )
+
+
+def _context_note(count: int) -> str:
+    files = "file" if count == 1 else "files"
+    return (
+        f"context: read {count} more {files} of the checked files' clusters (k0sctl files, Plans, "
+        "ClusterConfigs) for the target version and cluster settings; findings in them are not "
+        "reported (--no-context turns this off)"
     )
 
 

@@ -96,6 +96,13 @@ SUPPRESSION_WITHOUT_REASON = Rule(
     "An inline `k0s-policy: ignore[...]` comment gives no reason, so it suppresses nothing.",
     needs_release=False,
 )
+EXPIRED_IGNORE = Rule(
+    "K0S010",
+    "expired-ignore",
+    Severity.INFO,
+    "An `ignore:` entry of `.k0s-policy.yaml` is past its `expires:` date and suppresses nothing now.",
+    needs_release=False,
+)
 
 RULES = (
     YAML_ERROR,
@@ -105,4 +112,5 @@ RULES = (
     TARGET_NOTE,
     INTERNAL_ERROR,
     SUPPRESSION_WITHOUT_REASON,
+    EXPIRED_IGNORE,
 )

@@ -11,9 +11,10 @@ in the repository and reviewed like any other file::
 
 Only ``fingerprint`` decides a match; rule, path and message are for the humans reading the file
 (and the second chance below). Fingerprints name the rule, file, cluster and YAML node, never the
-line, so unrelated edits do not turn known findings into new ones. A finding that points at no
-node (a YAML syntax error, a suppression comment) is fingerprinted by its line; when that line
-moves it still matches by rule, path and message.
+line, so unrelated edits do not turn known findings into new ones. Paths are relative to the
+repository root (``Finding.file``), so a baseline written from the root matches from any folder.
+A finding that points at no node (a YAML syntax error, a suppression comment) is fingerprinted by
+its line; when that line moves it still matches by rule, path and message.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Known:
 
     @classmethod
     def of(cls, finding: Finding) -> Known:
-        return cls(finding.fingerprint, finding.rule, finding.path, finding.message)
+        return cls(finding.fingerprint, finding.rule, finding.file, finding.message)
 
     @property
     def loose(self) -> tuple[str, str, str]:
@@ -145,7 +146,7 @@ def baseline_document(findings: Iterable[Finding], tool_version: str = "") -> di
             {
                 "fingerprint": f.fingerprint,
                 "rule": f.rule,
-                "path": f.path,
+                "path": f.file,
                 "line": f.line,
                 "message": f.message,
             }

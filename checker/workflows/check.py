@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from checker.config import Config, matching_ignore
 from checker.findings import Finding, Severity, Suppression, apply_suppressions, parse_suppressions
+from checker.inputs.roots import Tree
 from checker.inputs.sources import STDIN_LABEL, Collected
-from checker.inputs.yamldoc import ParsedFile, parse_bytes
+from checker.inputs.yamldoc import Document, ParsedFile, YamlPath, format_path, parse_bytes
 from checker.k0s.cluster import Cluster, group, resolve_airgap, resolve_target
 from checker.k0s.documents import K0sObject, NearMiss, classify
 from checker.k0s.releases import Catalog
 from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
-from checker.rules.core import INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
+from checker.rules.core import EXPIRED_IGNORE, INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
 from checker.validate.schemas import validate
 
 
@@ -43,6 +45,7 @@ class Result:
     clusters: list[Cluster] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     input_errors: list[str] = field(default_factory=list)
+    context: set[str] = field(default_factory=set)  # files read as context: their findings are not reported
     rules_run: dict[str, set[str]] = field(default_factory=dict)  # cluster name -> ids of rules that ran
 
     @property
@@ -74,11 +77,14 @@ def run_check(
 ) -> Result:
     options = options or Options()
     selection = selection or Selection()
+    today = today or dt.date.today()
+    tree = collected.tree or Tree.at(Path.cwd())
     result = Result(files_read=collected.files_seen)
     result.input_errors = [f"{e.path}: {e.message}" for e in collected.errors]
     findings: list[Finding] = []
     objects: list[K0sObject] = []
     suppressions: dict[str, dict[int, Suppression]] = {}
+    documents_by_path: dict[str, list[Document]] = {}  # files with suppression comments: owner keys
     streams: list[tuple[bytes, ParsedFile]] = []  # stdin: findings move to the origin files
 
     for source in collected.sources:
@@ -94,13 +100,19 @@ def run_check(
                     problem.mark.column,
                 )
             )
-        if source.explicit and not source.raw.strip() and not parsed.problems:
+        if source.explicit and not source.raw.strip() and not parsed.problems and source.path != STDIN_LABEL:
             findings.append(
                 Finding(YAML_ERROR.id, Severity.INFO, "file is empty: nothing to check", source.path, 1, 1)
             )
-        result.documents += len(parsed.documents)
+        if source.context:
+            result.context.add(source.path)
+        else:
+            result.documents += len(parsed.documents)
         if source.path == STDIN_LABEL:
             streams.append((source.raw, parsed))
+            if not parsed.problems and all(document.data is None for document in parsed.documents):
+                # fail closed: `render | k0s-policy check -` must not pass when the render failed
+                result.input_errors.append(f"{STDIN_LABEL}: no documents on stdin (did the render fail?)")
         found_here = False
         for document in parsed.documents:
             for item in classify(document):
@@ -123,9 +135,11 @@ def run_check(
         if found_here or findings:
             text = source.raw.decode("utf-8", errors="replace")
             suppressions[source.path] = parse_suppressions(text)
+            if suppressions[source.path]:
+                documents_by_path[source.path] = parsed.documents
 
-    result.objects = len(objects)
-    clusters = group(objects)
+    result.objects = sum(1 for obj in objects if obj.path not in result.context)
+    clusters = group(objects, tree)
     result.clusters = clusters
     for cluster in clusters:
         findings.extend(
@@ -162,21 +176,55 @@ def run_check(
         findings.extend(found)
         result.input_errors.extend(problems)
 
+    findings.extend(_expired_ignores(config))
+
     # Suppressions first: a reasonless suppression comment is itself a finding (K0S009) that
     # selection and configuration must be able to switch off like any other.
-    findings = apply_suppressions(findings, suppressions)
+    findings = apply_suppressions(findings, suppressions, _OwnerKeys(documents_by_path).line)
     if streams:
         from checker.inputs.origin import relocate  # only runs that read stdin pay for it
 
         findings = relocate(findings, streams)
+    if result.context:
+        # context files shaped the clusters; only the named files are reported on
+        findings = [f for f in findings if f.path not in result.context]
+        result.clusters = [c for c in clusters if any(o.path not in result.context for o in c.objects)]
+    # One canonical name per file: fingerprints, baselines and the configuration's patterns use it.
+    findings = [replace(f, repo_path=tree.canonical(f.path)) for f in findings]
     findings = [
         f
         for f in findings
         if selection.wants(f.rule) and config.severities.get(f.rule.upper(), 0) is not None
     ]
-    findings = [_apply_config(f, config, today or dt.date.today()) for f in findings]
+    findings = [_apply_config(f, config, today) for f in findings]
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
+
+
+class _OwnerKeys:
+    """The line of the mapping key that owns a finding's node, from the parsed document positions."""
+
+    def __init__(self, documents_by_path: dict[str, list[Document]]) -> None:
+        self.documents_by_path = documents_by_path
+        self.paths: dict[int, dict[str, YamlPath]] = {}
+
+    def line(self, finding: Finding) -> int | None:
+        documents = self.documents_by_path.get(finding.path)
+        if not documents or not finding.node:
+            return None
+        # the document the finding lies in: the last one that starts at or before its line
+        document = next((d for d in reversed(documents) if d.start.line <= finding.line), documents[0])
+        paths = self.paths.get(id(document))
+        if paths is None:
+            paths = self.paths[id(document)] = {format_path(p): p for p in (*document.keys, *document.values)}
+        path = paths.get(finding.node)
+        if not path:
+            return None
+        owner = path[:-1]  # for an item of a list, the key that holds the list
+        if not owner or isinstance(owner[-1], int):
+            return None  # a key of a mapping inside a list: that mapping has no key of its own
+        mark = document.keys.get(owner)
+        return mark.line if mark is not None else None
 
 
 def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any) -> list[Finding]:
@@ -203,6 +251,25 @@ def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any
         ]
 
 
+def _expired_ignores(config: Config) -> list[Finding]:
+    """An ignore entry past its date no longer suppresses; say so where it is written."""
+    return [
+        Finding(
+            EXPIRED_IGNORE.id,
+            EXPIRED_IGNORE.severity,
+            f"the ignore entry for {entry.rule} expired on {entry.expires}: its findings are reported again",
+            str(config.path),
+            entry.line,
+            entry.column,
+            node=f"ignore[{entry.rule}]",
+            fix="fix the findings and remove the entry, or move expires: to a later date",
+            data={"subject": f"{entry.rule} {entry.expires}"},
+        )
+        for entry in config.expired
+        if config.path
+    ]
+
+
 def _checks_to_run(selection: Selection, config: Config) -> list[tuple[Check, list[Rule]]]:
     """Each check function once, with the wanted rules it reports (several rules may share a pass)."""
     checks: dict[Check, list[Rule]] = {}
@@ -217,7 +284,7 @@ def _apply_config(finding: Finding, config: Config, today: dt.date) -> Finding:
     override = config.severities.get(finding.rule.upper())
     if override is not None:
         finding = replace(finding, severity=override)
-    entry = matching_ignore(config, finding.rule.upper(), finding.path, today)
+    entry = matching_ignore(config, finding.rule.upper(), finding.file, today)
     if entry is not None and not finding.suppressed_by:
         finding = replace(finding, suppressed_by=f"{config.path} ignore (line {entry.line}): {entry.reason}")
     return finding

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from checker.config import CONFIG_NAME, Config, ConfigError, find_config, parse_config
+from checker.config import CONFIG_NAME, Config, ConfigError, find_config, parse_config, unknown_rules
 from checker.findings import Finding
 from checker.inputs.gitsource import (
     GitSourceError,
@@ -47,6 +47,7 @@ from checker.k0s.releases import Catalog
 from checker.rules import Options
 from checker.workflows.baseline import Known, unmatched
 from checker.workflows.check import Policies, Result, Selection, run_check
+from checker.workflows.context import add_context
 
 # How checker.findings.apply_suppressions marks a finding silenced by a comment in the file.
 _INLINE = "inline comment"
@@ -96,7 +97,7 @@ def _load_base_config(
                 raw = path.read_bytes()
             except OSError as err:
                 raise PRModeError(f"{config_file}: cannot read the configuration: {err.strerror}") from None
-            return _ConfigChoice(_parse(raw, config_file, today), raw, None, config_file)
+            return _ConfigChoice(_parse(raw, config_file, today, ""), raw, None, config_file)
         candidates = [rel]
     else:
         first = arguments[0] if arguments else "."
@@ -113,14 +114,15 @@ def _load_base_config(
         found = revision.read(rel)
         if found is not None:
             shown = display_path(revision.root / rel, cwd.resolve())
-            return _ConfigChoice(_parse(found, shown, today), found, rel, shown)
+            return _ConfigChoice(_parse(found, shown, today, posixpath.dirname(rel)), found, rel, shown)
     shown = config_file or CONFIG_NAME
     return _ConfigChoice(Config(), None, candidates[0] if config_file else None, shown)
 
 
-def _parse(raw: bytes, shown: str, today: dt.date) -> Config:
+def _parse(raw: bytes, shown: str, today: dt.date, base: str) -> Config:
+    """``base``: the canonical folder its patterns are relative to (outside the repository: the root)."""
     try:
-        return parse_config(raw, shown, today)
+        return parse_config(raw, shown, today, base)
     except ConfigError as err:
         raise PRModeError(f"{err} (the configuration at the base revision)") from None
 
@@ -179,6 +181,9 @@ def run_pr_check(
     make_policies: Callable[[Sequence[str]], Policies | None] | None = None,
     policy_dirs: Sequence[str] = (),
     today: dt.date | None = None,
+    gitignore: bool = True,
+    unknown_rule: Callable[[str], str | None] | None = None,
+    context: bool = True,
 ) -> Comparison:
     """``make_policies`` builds the Rego policies of one run from policy directories; it is called
     once per revision, so each run counts its own results. Directories inside the repository are
@@ -207,6 +212,9 @@ def run_pr_check(
             no_config=no_config,
             make_policies=lambda: build(dirs),
             today=today,
+            gitignore=gitignore,
+            unknown_rule=unknown_rule,
+            context=context,
         )
         if policy_note:
             comparison.notes.append(policy_note)
@@ -261,6 +269,9 @@ def _compare(
     no_config: bool,
     make_policies: Callable[[], Policies | None],
     today: dt.date,
+    gitignore: bool = True,
+    unknown_rule: Callable[[str], str | None] | None = None,
+    context: bool = True,
 ) -> Comparison:
     arguments = list(arguments) or ["."]
     notes: list[str] = []
@@ -269,13 +280,27 @@ def _compare(
     else:
         choice = _load_base_config(revision, arguments, cwd, config_file, today)
         config = choice.config
+        problems = unknown_rules(config, unknown_rule) if unknown_rule is not None else []
+        if problems:
+            raise PRModeError("; ".join(problems) + " (the configuration at the base revision)")
         note = _config_note(choice, _head_config_bytes(arguments, cwd, config_file), revision.short)
         if note:
             notes.append(note)
     options = make_options(config)
-    ignore = (*config.exclude, *exclude)
 
-    base_sources = collect_from_git(revision, arguments, ignore=ignore, cwd=cwd)
+    base_sources = collect_from_git(revision, arguments, ignore=exclude, cwd=cwd, excludes=[config.exclusion])
+    if context:
+        assert base_sources.tree is not None
+        add_context(
+            base_sources,
+            arguments,
+            cwd=cwd,
+            tree=base_sources.tree,
+            read_folder=revision.folder_files,
+            read_roots=lambda shown: collect_from_git(
+                revision, shown, ignore=exclude, cwd=cwd, excludes=[config.exclusion]
+            ),
+        )
     base = run_check(
         base_sources,
         catalog,
@@ -291,7 +316,24 @@ def _compare(
         for cluster in base.clusters
         if cluster.target_source is not None
     }
-    head_sources = collect(arguments, ignore=ignore, cwd=cwd)
+    head_sources = collect(
+        arguments,
+        ignore=exclude,
+        cwd=cwd,
+        tree=base_sources.tree,
+        excludes=[config.exclusion],
+        gitignore=gitignore,
+    )
+    if context and head_sources.tree is not None:
+        add_context(
+            head_sources,
+            arguments,
+            cwd=cwd,
+            tree=head_sources.tree,
+            ignore=exclude,
+            excludes=[config.exclusion],
+            gitignore=gitignore,
+        )
     head_policies = make_policies()
     head = run_check(
         head_sources,
