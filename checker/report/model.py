@@ -54,6 +54,8 @@ class ReportInput:
     policy_successes: dict[tuple[str, str], int] = field(default_factory=dict)
     # built-in rules that ran per checked file (conftest-json counts those without findings)
     rules_run: dict[str, set[str]] = field(default_factory=dict)
+    # built-in rules that ran per cluster (Policy Reports list those without findings as passed)
+    cluster_rules: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def active(self) -> list[Finding]:
@@ -104,6 +106,7 @@ def report_input(result: Result) -> ReportInput:
         tool_version=__version__,
         checked=checked,
         rules_run=_rules_run_per_file(result, checked),
+        cluster_rules={name: set(ids) for name, ids in result.rules_run.items()},
     )
 
 
