@@ -30,6 +30,7 @@ def add_parser(sub: Any) -> None:
     options.add_release_options(check)
     options.add_airgap_options(check)
     options.add_policy_options(check)
+    options.add_scale_options(check)
     check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
     check.add_argument(
         "--diff-base", metavar="REF", help="PR mode: report only what the change against REF introduces"
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     cwd = Path.cwd()
     if args.diff_base or args.baseline or args.write_baseline or args.show_fixed:
+        if args.shard:
+            return common.error("--shard splits a plain check; PR mode and baselines compare whole runs")
         return _check_compared(args, cwd)
     try:
         catalog = common.load_catalog(args)
@@ -150,6 +153,7 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
         args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd, prefilter_named=args.skip_unrelated
     )
     policies = common.policies(args)
+    shard = _shard(args)
     result = run_check(
         collected,
         catalog,
@@ -158,7 +162,20 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
         options=rule_options,
         selection=selection,
         policies=policies,
+        shard=shard,
     )
     report = report_input(result)
+    report.shard = (shard.index, shard.count) if shard is not None else None
     report.policy_successes = policies.successes if policies is not None else {}
     return result, report
+
+
+def _shard(args: argparse.Namespace) -> Any:
+    if not getattr(args, "shard", None):
+        return None
+    from checker.workflows.shard import Shard
+
+    try:
+        return Shard.parse(args.shard)
+    except ValueError as err:
+        raise common.UsageError(str(err)) from None

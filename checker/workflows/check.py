@@ -18,6 +18,7 @@ from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
 from checker.rules.core import INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
 from checker.validate.schemas import validate
+from checker.workflows.shard import Shard
 
 
 @dataclass
@@ -71,6 +72,7 @@ def run_check(
     selection: Selection | None = None,
     today: dt.date | None = None,
     policies: Policies | None = None,
+    shard: Shard | None = None,
 ) -> Result:
     options = options or Options()
     selection = selection or Selection()
@@ -124,8 +126,11 @@ def run_check(
             text = source.raw.decode("utf-8", errors="replace")
             suppressions[source.path] = parse_suppressions(text)
 
-    result.objects = len(objects)
     clusters = group(objects)
+    if shard is not None:  # check --shard K/N: this shard's clusters and files (checker.workflows.shard)
+        clusters, findings = shard.keep(clusters, findings)
+        objects = [obj for cluster in clusters for obj in cluster.objects]
+    result.objects = len(objects)
     result.clusters = clusters
     for cluster in clusters:
         findings.extend(
