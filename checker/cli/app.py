@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from checker.cli import audit, check, fix, merge, releases, rules, verify
+from checker.cli import audit, check, fix, merge, releases, rules, schema, verify
 from checker.cli.options import EXIT_OK, EXIT_USAGE
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -17,6 +17,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "releases": releases.run,
     "verify": verify.run,
     "merge-reports": merge.run,
+    "schema": schema.run,
 }
 
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     releases.add_parser(sub)
     verify.add_parser(sub)
     merge.add_parser(sub)
+    schema.add_parser(sub)
     return parser
 
 

@@ -145,7 +145,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
 def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selection: Any) -> tuple[Any, Any]:
     """One check of the files as they are on disk: the result and the report input built from it."""
     from checker.inputs.sources import collect
-    from checker.workflows.check import run_check
+    from checker.workflows.pool import available_cpus, run_pooled
 
     config = common.load_config(args, cwd)
     rule_options = common.rule_options(args, config)
@@ -154,7 +154,9 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
     )
     policies = common.policies(args)
     shard = _shard(args)
-    result = run_check(
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        raise common.UsageError(f"--jobs {args.jobs}: give 1 or more processes")
+    result = run_pooled(
         collected,
         catalog,
         config,
@@ -163,6 +165,7 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
         selection=selection,
         policies=policies,
         shard=shard,
+        jobs=1 if shard is not None else (getattr(args, "jobs", None) or available_cpus()),
     )
     report = report_input(result)
     report.shard = (shard.index, shard.count) if shard is not None else None

@@ -18,7 +18,7 @@ from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
 from checker.rules.core import INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
 from checker.validate.schemas import validate
-from checker.workflows.shard import Shard
+from checker.workflows.shard import Splitter
 
 
 @dataclass
@@ -72,7 +72,7 @@ def run_check(
     selection: Selection | None = None,
     today: dt.date | None = None,
     policies: Policies | None = None,
-    shard: Shard | None = None,
+    shard: Splitter | None = None,
 ) -> Result:
     options = options or Options()
     selection = selection or Selection()

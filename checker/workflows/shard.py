@@ -19,12 +19,22 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from checker.findings import Finding
 from checker.k0s.cluster import Cluster
 
 _SPEC = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*")
 MAX_SHARDS = 10_000
+
+
+class Splitter(Protocol):
+    """What run_check's shard hook calls once the clusters are known: a Shard, or the process pool
+    of checker.workflows.pool, which forks its workers there."""
+
+    def keep(
+        self, clusters: Sequence[Cluster], findings: Sequence[Finding]
+    ) -> tuple[list[Cluster], list[Finding]]: ...
 
 
 @dataclass(frozen=True)
