@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.cli import common, options
+
+if TYPE_CHECKING:
+    from checker.workflows.audit.model import Audit
 
 EXAMPLES = (
     "k0s-policy audit clusters/edge-prod --context edge-prod --format markdown --output audit.md",
@@ -88,7 +91,7 @@ def _deprecated_outputs(args: argparse.Namespace) -> None:
     args.outputs = outputs or None
 
 
-def _publish(args: argparse.Namespace, audit: Any) -> None:
+def _publish(args: argparse.Namespace, audit: Audit) -> None:
     """--publish-report: one PolicyReport, created or replaced by server-side apply."""
     from checker.report.policyreport import audit_report
     from checker.report.publish import default_namespace, publish

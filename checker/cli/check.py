@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.cli import common, options
 from checker.report.model import report_input
+
+if TYPE_CHECKING:
+    from checker.workflows.shard import Shard
 
 EXAMPLES = (
     "k0s-policy check                                  # the current directory, recursively",
@@ -173,7 +176,7 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
     return result, report
 
 
-def _shard(args: argparse.Namespace) -> Any:
+def _shard(args: argparse.Namespace) -> Shard | None:
     if not getattr(args, "shard", None):
         return None
     from checker.workflows.shard import Shard

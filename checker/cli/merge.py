@@ -29,7 +29,7 @@ def add_parser(sub: Any) -> None:
         MERGE_EXIT_CODES,
     )
     merge.add_argument("reports", nargs="+", metavar="FILE", help="reports of `check --format json`")
-    options.add_format_options(merge, FORMATS)
+    options.add_format_options(merge, list(FORMATS))
     options.add_fail_on(merge)
 
 

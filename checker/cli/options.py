@@ -161,6 +161,6 @@ def add_scale_options(check: argparse.ArgumentParser) -> None:
         "--jobs",
         type=int,
         metavar="N",
-        help="processes to check with (default: the CPU count for runs of more than a few hundred k0s "
-        "documents, 1 otherwise)",
+        help="processes a plain check uses (default: the CPU count for runs of more than a few hundred "
+        "k0s documents, 1 otherwise; Linux only)",
     )

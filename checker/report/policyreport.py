@@ -255,7 +255,7 @@ def audit_report(
                 **_plain_result(
                     "drift",
                     "fail" if drift.needs_action and audit.fail_on != "never" else "pass",
-                    f"{drift.object} differs from the repository: {drift.describe()}"[:300],
+                    f"{drift.object} differs from the repository: {drift.describe()}",
                     seconds,
                     object=drift.object,
                     field=drift.field,

@@ -57,7 +57,7 @@ def publish(
     with client.ApiClient(configuration) as api:
         custom = client.CustomObjectsApi(api)
         try:
-            response = custom.patch_namespaced_custom_object(
+            response: Any = custom.patch_namespaced_custom_object(
                 GROUP,
                 VERSION,
                 namespace,
