@@ -164,3 +164,21 @@ def test_audit_policy_report_holds_findings_live_and_drift(
     assert any(
         r["properties"]["file"].startswith("live:") for r in report["results"] if "file" in r["properties"]
     )
+
+
+def test_an_unreadable_input_is_an_error_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], validator
+) -> None:
+    write(tmp_path, "a/k0s.yaml", TYPO)
+    (tmp_path / "a" / "bad.yaml").write_bytes(
+        b"apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n\xff\xfe"
+    )
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "a", "missing.yaml", "--format", "policyreport"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "missing.yaml" in err
+    items = reports_of(json.loads(out), validator)
+    (repository,) = [i for i in items if i["kind"] == "ClusterPolicyReport"]
+    errors = [r for r in repository["results"] if r["result"] == "error"]
+    assert errors and all(r["policy"] == "k0s-policy/input" for r in errors)
+    assert any("missing.yaml" in r["message"] for r in errors)

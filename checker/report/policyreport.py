@@ -44,6 +44,7 @@ REPOSITORY_REPORT = "k0s-policy-repository"
 SEVERITIES = {Severity.ERROR: "high", Severity.WARNING: "medium", Severity.INFO: "low"}
 RESULTS = ("pass", "fail", "warn", "error", "skip")
 INTERNAL_ERROR_RULE = "K0S008"
+INPUT_POLICY = "k0s-policy/input"
 SCHEMA_RULE = "K0S002"
 LABELS = {"app.kubernetes.io/managed-by": "k0s-policy", "app.kubernetes.io/part-of": "k0s-policy"}
 
@@ -104,6 +105,11 @@ def _plain_result(policy: str, result: str, message: str, seconds: int, **proper
         "timestamp": {"seconds": seconds, "nanos": 0},
         "properties": {key: value for key, value in properties.items() if value},
     }
+
+
+def _input_error(error: str, seconds: int) -> dict[str, Any]:
+    """An input that could not be read: nothing in it was checked (the run exits 2)."""
+    return {**_plain_result(INPUT_POLICY, "error", error, seconds), "rule": "input-error"}
 
 
 def summary(results: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -203,7 +209,7 @@ def reports(report: ReportInput, now: dt.datetime | None = None) -> list[dict[st
     if loose or report.input_errors or not objects:
         results = [finding_result(f, report.fail_on, seconds) for f in loose]
         results += [
-            _plain_result(INTERNAL_ERROR_RULE, "error", error, seconds) for error in report.input_errors
+            _input_error(error, seconds) for error in report.input_errors
         ]
         objects.append(cluster_policy_report(REPOSITORY_REPORT, results))
     return objects
@@ -267,7 +273,7 @@ def audit_report(
             }
         )
     results += [
-        _plain_result(INTERNAL_ERROR_RULE, "error", error, seconds) for error in audit.repository.input_errors
+        _input_error(error, seconds) for error in audit.repository.input_errors
     ]
     return policy_report(name, results, namespace=namespace, cluster=cluster)
 

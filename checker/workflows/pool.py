@@ -19,6 +19,7 @@ frameworks is unsafe): they run in one process as before.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import pickle
 import sys
@@ -86,6 +87,7 @@ class _Forker:
             return list(clusters), list(findings)
         sys.stdout.flush()
         sys.stderr.flush()
+        gc.freeze()  # the garbage collector of a worker then leaves the shared pages alone (no copies)
         for index in range(1, self.count):
             read, write = os.pipe()
             pid = os.fork()
@@ -131,6 +133,7 @@ class _Forker:
     def collect(self, result: Result) -> Result:
         if self.count <= 1:
             return result
+        gc.unfreeze()
         parts: list[tuple[int, _Part]] = []
         for shard, pid, read in self.children:
             with os.fdopen(read, "rb") as incoming:
