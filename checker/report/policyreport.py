@@ -208,9 +208,7 @@ def reports(report: ReportInput, now: dt.datetime | None = None) -> list[dict[st
     ]
     if loose or report.input_errors or not objects:
         results = [finding_result(f, report.fail_on, seconds) for f in loose]
-        results += [
-            _input_error(error, seconds) for error in report.input_errors
-        ]
+        results += [_input_error(error, seconds) for error in report.input_errors]
         objects.append(cluster_policy_report(REPOSITORY_REPORT, results))
     return objects
 
@@ -272,9 +270,7 @@ def audit_report(
                 "rule": drift.category,
             }
         )
-    results += [
-        _input_error(error, seconds) for error in audit.repository.input_errors
-    ]
+    results += [_input_error(error, seconds) for error in audit.repository.input_errors]
     return policy_report(name, results, namespace=namespace, cluster=cluster)
 
 
