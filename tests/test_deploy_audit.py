@@ -1,6 +1,7 @@
 """The in-cluster audit deployment (deploy/kubernetes/) and the workflow example of
 docs/integrations/audits.md, read with the tool's own schema-free YAML loader: the audit's role is
-read-only and covers exactly what `k0s-policy audit --in-cluster` reads."""
+read-only except for the one PolicyReport it publishes, and covers exactly what `k0s-policy audit
+--in-cluster --publish-report` reads and writes."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ READ_RESOURCES = {
     ("autopilot.k0sproject.io", "plans"),
     ("", "nodes"),
 }
+WRITE_RESOURCES = {("wgpolicyk8s.io", "policyreports")}
 PLACEHOLDER = "REPLACE-ME/k0s-policy:0.1.0"
+# the fleet's Indexed Job (tests/test_deploy_fleet.py) is applied on its own, not with the audit
+NOT_THE_AUDIT = {"kustomization.yaml", "fleet-job.yaml"}
 
 
 def load(path: Path) -> list[Any]:
@@ -32,7 +36,7 @@ def load(path: Path) -> list[Any]:
 def objects() -> dict[tuple[str, str], dict[str, Any]]:
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(DEPLOY.glob("*.yaml")):
-        if path.name == "kustomization.yaml":
+        if path.name in NOT_THE_AUDIT:
             continue
         for data in load(path):
             key = (data["kind"], data["metadata"]["name"])
@@ -43,7 +47,7 @@ def objects() -> dict[tuple[str, str], dict[str, Any]]:
 
 def test_kustomization_lists_every_manifest() -> None:
     (kustomization,) = load(DEPLOY / "kustomization.yaml")
-    manifests = {p.name for p in DEPLOY.glob("*.yaml")} - {"kustomization.yaml"}
+    manifests = {p.name for p in DEPLOY.glob("*.yaml")} - NOT_THE_AUDIT
     assert set(kustomization["resources"]) == manifests
 
 
@@ -55,6 +59,8 @@ def test_only_the_expected_objects(objects: dict[tuple[str, str], dict[str, Any]
         ("RoleBinding", "k0s-policy-audit-clusterconfig"),
         ("ClusterRole", "k0s-policy-audit-read"),
         ("ClusterRoleBinding", "k0s-policy-audit-read"),
+        ("Role", "k0s-policy-audit-reports"),
+        ("RoleBinding", "k0s-policy-audit-reports"),
         ("CronJob", "k0s-policy-audit"),
     }
 
@@ -78,13 +84,23 @@ def test_rbac_is_least_privilege_exactly(objects: dict[tuple[str, str], dict[str
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]},
     ]
     assert "aggregationRule" not in cluster_role
+    # the one write: server-side apply of the audit's PolicyReport, in the audit's own namespace only
+    reports = objects[("Role", "k0s-policy-audit-reports")]
+    assert reports["metadata"]["namespace"] == "k0s-policy"
+    assert reports["rules"] == [
+        {"apiGroups": ["wgpolicyk8s.io"], "resources": ["policyreports"], "verbs": ["create", "get", "patch"]}
+    ]
     granted = {
         (group, resource)
-        for rule in (*role["rules"], *cluster_role["rules"])
+        for rule in (*role["rules"], *cluster_role["rules"], *reports["rules"])
         for group in rule["apiGroups"]
         for resource in rule["resources"]
     }
-    assert granted == READ_RESOURCES
+    assert granted == READ_RESOURCES | WRITE_RESOURCES
+    writing = [
+        rule for rule in (*role["rules"], *cluster_role["rules"]) if set(rule["verbs"]) - {"get", "list"}
+    ]
+    assert writing == []
 
 
 def test_the_rbac_covers_the_calls_the_live_reader_makes() -> None:
@@ -103,12 +119,18 @@ def test_the_rbac_covers_the_calls_the_live_reader_makes() -> None:
         if word in source
     ]
     assert other == []
+    # the publisher's one call is a patch (server-side apply) of a namespaced custom object
+    publisher = (REPO_ROOT / "checker" / "report" / "publish.py").read_text(encoding="utf-8")
+    assert publisher.count(".patch_namespaced_custom_object(") == 1
+    assert "application/apply-patch+yaml" in publisher and "field_manager=FIELD_MANAGER" in publisher
+    assert [w for w in ("create_", "replace_", "delete_", "get_", "list_") if f".{w}" in publisher] == []
 
 
 @pytest.mark.parametrize(
     ("kind", "name", "role_kind", "namespace"),
     [
         ("RoleBinding", "k0s-policy-audit-clusterconfig", "Role", "kube-system"),
+        ("RoleBinding", "k0s-policy-audit-reports", "Role", "k0s-policy"),
         ("ClusterRoleBinding", "k0s-policy-audit-read", "ClusterRole", None),
     ],
 )
@@ -144,6 +166,7 @@ def test_cronjob_runs_the_audit_in_cluster(objects: dict[tuple[str, str], dict[s
     (audit,) = pod["containers"]
     assert clone["command"][:2] == ["git", "clone"] and "--depth" not in " ".join(clone["command"])
     assert audit["args"][0] == "audit" and "--in-cluster" in audit["args"]
+    assert "--publish-report" in audit["args"]
     assert audit["workingDir"] == "/work/repo" and clone["command"][-1] == "/work/repo"
     assert clone["image"] == audit["image"] == PLACEHOLDER
     assert pod["securityContext"]["runAsNonRoot"] is True

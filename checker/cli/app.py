@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from checker.cli import audit, check, fix, releases, rules, verify
+from checker.cli import audit, check, fix, merge, releases, rules, schema, verify
 from checker.cli.options import EXIT_OK, EXIT_USAGE
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -16,6 +16,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fix": fix.run,
     "releases": releases.run,
     "verify": verify.run,
+    "merge-reports": merge.run,
+    "schema": schema.run,
 }
 
 
@@ -34,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_parser(sub)
     releases.add_parser(sub)
     verify.add_parser(sub)
+    merge.add_parser(sub)
+    schema.add_parser(sub)
     return parser
 
 

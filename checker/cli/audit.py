@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.cli import common, options
+
+if TYPE_CHECKING:
+    from checker.workflows.audit.model import Audit
 
 EXAMPLES = (
     "k0s-policy audit clusters/edge-prod --context edge-prod --format markdown --output audit.md",
     "k0s-policy audit clusters/edge-prod --live clusterconfig.yaml --live nodes.yaml --remediate",
     "k0s-policy audit clusters/ --format sarif --output audit.sarif --format text",
+    "k0s-policy audit clusters/edge-prod --in-cluster --publish-report   # a PolicyReport for Policy Reporter",
 )
 AUDIT_EXIT_CODES = """exit codes:
   0  nothing needs action
@@ -54,6 +58,19 @@ def add_parser(sub: Any) -> None:
     audit.add_argument(
         "--remediate", action="store_true", help="print the kubectl patch that removes persisted defaults"
     )
+    audit.add_argument(
+        "--publish-report",
+        action="store_true",
+        help="apply the audit as a wgpolicyk8s.io PolicyReport to the cluster (server-side apply)",
+    )
+    audit.add_argument(
+        "--report-name", default="k0s-policy-audit", metavar="NAME", help="the PolicyReport's name"
+    )
+    audit.add_argument(
+        "--report-namespace",
+        metavar="NS",
+        help="the PolicyReport's namespace (default: the pod's own with --in-cluster, else k0s-policy)",
+    )
     # deprecated spellings of --format markdown/json --output FILE, kept for one release
     audit.add_argument("--markdown", metavar="FILE", help="deprecated: --format markdown --output FILE")
     audit.add_argument("--json", metavar="FILE", help="deprecated: --format json --output FILE")
@@ -74,6 +91,21 @@ def _deprecated_outputs(args: argparse.Namespace) -> None:
     args.outputs = outputs or None
 
 
+def _publish(args: argparse.Namespace, audit: Audit) -> None:
+    """--publish-report: one PolicyReport, created or replaced by server-side apply."""
+    from checker.report.policyreport import audit_report
+    from checker.report.publish import default_namespace, publish
+
+    namespace = args.report_namespace or default_namespace(args.in_cluster)
+    report = audit_report(audit, name=args.report_name, namespace=namespace)
+    written = publish(report, kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
+    summary = report["summary"]
+    sys.stderr.write(
+        f"k0s-policy: published PolicyReport {written}: {summary['fail']} fail, {summary['warn']} warn, "
+        f"{summary['pass']} pass, {summary['skip']} skip, {summary['error']} error\n"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from checker.inputs.gitsource import GitSourceError, collect_from_git
     from checker.inputs.live import LiveError, load_files, read_cluster
@@ -86,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
     if args.live and (args.kubeconfig or args.context or args.in_cluster):
         return common.error(
             "--live reads exported files; use it without --kubeconfig, --context or --in-cluster"
+        )
+    if args.publish_report and not (args.kubeconfig or args.context or args.in_cluster):
+        return common.error(
+            "--publish-report writes to a cluster: use it with --kubeconfig, --context or --in-cluster"
         )
     _deprecated_outputs(args)
     problem = options.check_outputs(args)
@@ -156,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             blame.close()
         common.write_outputs(args, lambda name, out: write_format(audit, name, out, remediate=args.remediate))
+        if args.publish_report and not audit.repository.input_errors:
+            _publish(args, audit)
     except (common.UsageError, AuditError, LiveError, GitSourceError) as err:
         return common.error(str(err))
     finally:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.cli import common, options
 from checker.report.model import report_input
+
+if TYPE_CHECKING:
+    from checker.workflows.shard import Shard
 
 EXAMPLES = (
     "k0s-policy check                                  # the current directory, recursively",
@@ -30,6 +33,7 @@ def add_parser(sub: Any) -> None:
     options.add_release_options(check)
     options.add_airgap_options(check)
     options.add_policy_options(check)
+    options.add_scale_options(check)
     check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
     check.add_argument(
         "--diff-base", metavar="REF", help="PR mode: report only what the change against REF introduces"
@@ -54,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         return common.error(problem)
     cwd = Path.cwd()
     if args.diff_base or args.baseline or args.write_baseline or args.show_fixed:
+        if args.shard:
+            return common.error("--shard splits a plain check; PR mode and baselines compare whole runs")
         return _check_compared(args, cwd)
     try:
         catalog = common.load_catalog(args)
@@ -145,7 +151,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
 def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selection: Any) -> tuple[Any, Any]:
     """One check of the files as they are on disk: the result and the report input built from it."""
     from checker.inputs.sources import collect
-    from checker.workflows.check import run_check
+    from checker.workflows.pool import available_cpus, run_pooled
 
     config, tree = common.load_repository(args, cwd)
     rule_options = common.rule_options(args, config)
@@ -160,7 +166,10 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
     )
     common.add_context(args, collected, cwd, tree, config)
     policies = common.policies(args)
-    result = run_check(
+    shard = _shard(args)
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        raise common.UsageError(f"--jobs {args.jobs}: give 1 or more processes")
+    result = run_pooled(
         collected,
         catalog,
         config,
@@ -168,7 +177,21 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
         options=rule_options,
         selection=selection,
         policies=policies,
+        shard=shard,
+        jobs=1 if shard is not None else (getattr(args, "jobs", None) or available_cpus()),
     )
     report = report_input(result)
+    report.shard = (shard.index, shard.count) if shard is not None else None
     report.policy_successes = policies.successes if policies is not None else {}
     return result, report
+
+
+def _shard(args: argparse.Namespace) -> Shard | None:
+    if not getattr(args, "shard", None):
+        return None
+    from checker.workflows.shard import Shard
+
+    try:
+        return Shard.parse(args.shard)
+    except ValueError as err:
+        raise common.UsageError(str(err)) from None

@@ -174,3 +174,19 @@ def add_policy_options(check: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--combine", action="store_true", help="give the policies all documents of a cluster as one input"
     )
+
+
+def add_scale_options(check: argparse.ArgumentParser) -> None:
+    """Big repositories: a share of the clusters per run, and processes per run."""
+    check.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="check only the clusters of shard K of N (K from 0); merge the JSON reports with merge-reports",
+    )
+    check.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="processes a plain check uses (default: the CPU count for runs of more than a few hundred "
+        "k0s documents, 1 otherwise; Linux only)",
+    )

@@ -245,29 +245,9 @@ def read_cluster(
     Credentials come from the kubeconfig (``kubeconfig``/``context``; the client's defaults otherwise)
     or, with ``in_cluster``, from the pod's service account.
     """
-    try:
-        from kubernetes import client, config
-    except ImportError:
-        raise LiveError(
-            "reading a cluster needs the kubernetes client: pip install 'k0s-policy[live]' "
-            "(or export the objects with kubectl and pass them with --live)"
-        ) from None
+    configuration, where = client_configuration(kubeconfig, context, in_cluster)
+    from kubernetes import client  # present: client_configuration imported it
 
-    configuration = client.Configuration()
-    try:
-        if in_cluster:
-            config.load_incluster_config(client_configuration=configuration)
-            where = "the pod's service account"
-        else:
-            config.load_kube_config(
-                config_file=kubeconfig,
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-            where = f"kubeconfig {kubeconfig or '(default)'}" + (f", context {context}" if context else "")
-    except (config.ConfigException, OSError, ValueError, TypeError) as err:
-        raise LiveError(f"cannot load the cluster credentials: {err}") from None
     configuration.retries = 1  # fail fast: a scheduled audit reports, it does not wait out an outage
     state = LiveState(source=f"cluster {configuration.host} ({where})", read={CLUSTER_CONFIG, PLAN, NODE})
     with client.ApiClient(configuration) as api:
@@ -294,6 +274,38 @@ def read_cluster(
         nodes = request.all(lambda **kw: core.list_node(**kw), "nodes") or []
         state.nodes = [node_from(node) for node in nodes]
     return state
+
+
+def client_configuration(
+    kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False
+) -> tuple[Any, str]:
+    """The kubernetes client's configuration and a description of where the credentials came from:
+    the kubeconfig (``kubeconfig``/``context``; the client's defaults otherwise) or, with
+    ``in_cluster``, the pod's service account. LiveError when the client or the credentials are missing."""
+    try:
+        from kubernetes import client, config
+    except ImportError:
+        raise LiveError(
+            "reading a cluster needs the kubernetes client: pip install 'k0s-policy[live]' "
+            "(or export the objects with kubectl and pass them with --live)"
+        ) from None
+
+    configuration = client.Configuration()
+    try:
+        if in_cluster:
+            config.load_incluster_config(client_configuration=configuration)
+            where = "the pod's service account"
+        else:
+            config.load_kube_config(
+                config_file=kubeconfig,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+            where = f"kubeconfig {kubeconfig or '(default)'}" + (f", context {context}" if context else "")
+    except (config.ConfigException, OSError, ValueError, TypeError) as err:
+        raise LiveError(f"cannot load the cluster credentials: {err}") from None
+    return configuration, where
 
 
 class _Requester:

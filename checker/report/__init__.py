@@ -22,6 +22,7 @@ FORMATS: dict[str, str] = {
     "github": "checker.report.github",
     "conftest-json": "checker.report.conftest_json",
     "gitlab": "checker.report.gitlab",
+    "policyreport": "checker.report.policyreport",
 }
 
 

@@ -270,7 +270,7 @@ def write_text(audit: Audit, out: TextIO, remediate: bool = False) -> None:
     )
 
 
-AUDIT_FORMATS = ("text", "json", "markdown", "sarif", "junit", "github", "gitlab")
+AUDIT_FORMATS = ("text", "json", "markdown", "sarif", "junit", "github", "gitlab", "policyreport")
 
 
 def write_format(audit: Audit, format_name: str, out: TextIO, *, remediate: bool = False) -> None:
@@ -282,6 +282,10 @@ def write_format(audit: Audit, format_name: str, out: TextIO, *, remediate: bool
         write_json(audit, out)
     elif format_name == "markdown":
         write_markdown(audit, out)
+    elif format_name == "policyreport":
+        from checker.report.policyreport import write_audit
+
+        write_audit(audit, out)
     else:
         from checker.report import writer
         from checker.report.model import report_input

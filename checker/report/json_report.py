@@ -49,6 +49,8 @@ def write(report: ReportInput, out: TextIO) -> None:
         "input_errors": report.input_errors,
         "summary": report.summary(),
     }
+    if report.shard is not None:  # check --shard K/N (absent otherwise): merge-reports joins the shards
+        document["shard"] = {"index": report.shard[0], "count": report.shard[1]}
     # PR mode and baselines (absent otherwise); fixed findings carry their base-revision location
     if report.notes:
         document["notes"] = report.notes

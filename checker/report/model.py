@@ -54,6 +54,10 @@ class ReportInput:
     policy_successes: dict[tuple[str, str], int] = field(default_factory=dict)
     # built-in rules that ran per checked file (conftest-json counts those without findings)
     rules_run: dict[str, set[str]] = field(default_factory=dict)
+    # check --shard K/N: (K, N); the JSON report records it so merge-reports can tell a shard is missing
+    shard: tuple[int, int] | None = None
+    # built-in rules that ran per cluster (Policy Reports list those without findings as passed)
+    cluster_rules: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def active(self) -> list[Finding]:
@@ -106,6 +110,7 @@ def report_input(result: Result) -> ReportInput:
         checked=checked,
         rules_run=_rules_run_per_file(result, checked),
         notes=[_context_note(len(result.context))] if result.context else [],
+        cluster_rules={name: set(ids) for name, ids in result.rules_run.items()},
     )
 
 

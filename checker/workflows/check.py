@@ -20,6 +20,7 @@ from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
 from checker.rules.core import EXPIRED_IGNORE, INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
 from checker.validate.schemas import validate
+from checker.workflows.shard import Splitter
 
 
 @dataclass
@@ -74,6 +75,7 @@ def run_check(
     selection: Selection | None = None,
     today: dt.date | None = None,
     policies: Policies | None = None,
+    shard: Splitter | None = None,
 ) -> Result:
     options = options or Options()
     selection = selection or Selection()
@@ -138,8 +140,11 @@ def run_check(
             if suppressions[source.path]:
                 documents_by_path[source.path] = parsed.documents
 
-    result.objects = sum(1 for obj in objects if obj.path not in result.context)
     clusters = group(objects, tree)
+    if shard is not None:  # check --shard K/N: this shard's clusters and files (checker.workflows.shard)
+        clusters, findings = shard.keep(clusters, findings)
+        objects = [obj for cluster in clusters for obj in cluster.objects]
+    result.objects = sum(1 for obj in objects if obj.path not in result.context)
     result.clusters = clusters
     for cluster in clusters:
         findings.extend(
