@@ -336,6 +336,8 @@ def test_junit_has_one_case_per_rule_and_file_and_validates(
     for suite in suites:
         assert suite.get("tests") == str(len(suite.findall("testcase")))
         assert suite.get("failures") == str(len(suite.findall("testcase/failure")))
+    assert "\n    fix: remove spec.images.kubeproxy" in (failure.text or "")
+    assert "\n    why: quay.io/k0sproject/kube-proxy:v1.29.4 is the default of" in (failure.text or "")
 
     # --fail-on decides what a failure is, as it decides the exit code
     assert junit(["check", "examples/airgap-upgrade", "--fail-on", "never"], capsys).get("failures") == "0"

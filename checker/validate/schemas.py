@@ -104,8 +104,21 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
                 mark.column,
                 cluster=cluster,
                 node=obj.describe(path),
+                detail=_schema_detail(error, schema_minor),
                 data={"subject": error.keyword},
             )
+
+
+def _schema_detail(error: Violation, schema_minor: str) -> str:
+    """The why of a schema finding: what k0s does with the document, and what is allowed there."""
+    why = f"k0s {schema_minor} does not accept a document that breaks its schema here."
+    if error.keyword == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        if allowed:
+            return f"{why} Allowed here: {', '.join(allowed)}."
+    if error.keyword == "enum" and len(str(error.expected)) > 60:
+        return f"{why} Allowed values: {', '.join(str(v) for v in error.expected)}."
+    return why
 
 
 def _where(obj: K0sObject, path: YamlPath) -> str:
@@ -120,9 +133,7 @@ def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, 
         allowed = sorted((error.schema.get("properties") or {}).keys())
         for key in error.detail or ():
             hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            suggestion = f"; did you mean `{hint[0]}`?" if hint else f"; allowed here: {', '.join(allowed)}"
-            if not allowed:
-                suggestion = ""
+            suggestion = f"; did you mean `{hint[0]}`?" if hint else ""
             yield (*path, key), f"{where}: unknown field `{key}`, which k0s rejects{suggestion}", True
         return
     if kind == "required":

@@ -115,6 +115,9 @@ def run_check(
                             mark.line,
                             mark.column,
                             node=".".join(map(str, (*item.base, "apiVersion"))),
+                            fix=f"write {item.suggestion}",
+                            detail="k0s and k0sctl skip a document whose apiVersion and kind they do not "
+                            "read, so nothing in this one takes effect.",
                         )
                     )
                 else:
@@ -192,12 +195,14 @@ def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any
             Finding(
                 INTERNAL_ERROR.id,
                 INTERNAL_ERROR.severity,
-                f"{what} failed on this cluster's documents ({type(err).__name__}: {err}); the other checks "
-                "ran. This is a bug in k0s-policy: please report it with the document.",
+                f"{what} failed on this cluster's documents ({type(err).__name__}); the other checks ran",
                 anchor.path if anchor is not None else "",
                 mark.line if mark else 1,
                 mark.column if mark else 1,
                 cluster=cluster.name,
+                fix="report this bug in k0s-policy together with the document",
+                detail=f"{type(err).__name__}: {err}. The check stopped on input it did not expect; its "
+                "findings for this cluster are missing, every other check ran.",
                 data={"subject": what},
             )
         ]
