@@ -85,7 +85,7 @@ def test_defaults_of_x_are_redundant_on_x_and_stale_elsewhere(patch: Patch, tmp_
             assert node is not None and by_node[node] == expected, (component, image, other.version)
         stale = [f for f in findings if f.rule == "K0S102"]
         # the message names the release that wrote the pin, the detail every release that ships it
-        assert all("the default of " in f.message for f in stale)
+        assert all(" default of " in f.message for f in stale)
         assert all(patch.version in f.detail or " to v" in f.detail for f in stale)
         if stale and len(pinned) >= 3:
             persisted = [f for f in findings if f.rule == "K0S104"]

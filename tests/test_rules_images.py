@@ -83,7 +83,8 @@ def test_k0s102_after_repository_rewrite_the_7708_pattern(tmp_path: Path) -> Non
         version="v1.33.9+k0s.0",
     )
     (stale,) = only(findings, "K0S102")
-    assert "the default of k0s v1.2" in stale.message or "the default of k0s v1." in stale.message
+    assert "a default of 14 k0s releases up to v1.29.4+k0s.0" in stale.message
+    assert "registry.example.com/lcm/k0sproject/coredns:1.11.1 is the default of k0s v1.2" in stale.detail
 
 
 def test_k0s104_hit_keeps_custom_pins_out_of_the_patch(tmp_path: Path, catalog) -> None:
@@ -143,7 +144,9 @@ def test_k0s105_hit_and_clean(tmp_path: Path) -> None:
     hit = _check(tmp_path, "    coredns:\n      image: Quay.io/K0sproject/CoreDNS\n      version: 1.11.3\n")
     (invalid,) = only(hit, "K0S105")
     assert invalid.line == 7
-    assert invalid.message == "coredns image 'Quay.io/K0sproject/CoreDNS:1.11.3' is not a valid image reference"
+    assert (
+        invalid.message == "coredns image 'Quay.io/K0sproject/CoreDNS:1.11.3' is not a valid image reference"
+    )
     assert "lowercase" in invalid.detail
     clean = _check(tmp_path, "    coredns:\n      image: quay.io/k0sproject/coredns\n      version: 1.11.3\n")
     assert not only(clean, "K0S105")

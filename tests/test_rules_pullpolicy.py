@@ -376,7 +376,10 @@ def test_202_pause_in_1_27(tmp_path: Path) -> None:
     [finding] = only(k2(tmp_path, "1.27"), "K0S202")
     assert at(finding) == (5, 17)
     assert "to pause: it pulls registry.k8s.io/pause:3.8" in finding.message
-    assert finding.fix == "import registry.k8s.io/pause:3.8 on the workers or mirror registry.k8s.io in containerd"
+    assert (
+        finding.fix
+        == "import registry.k8s.io/pause:3.8 on the workers or mirror registry.k8s.io in containerd"
+    )
     assert "no setting" in finding.detail and "v1.28.2+k0s.0" in finding.detail
     assert only(k2(tmp_path, "1.28"), "K0S202") == []
 
@@ -525,7 +528,9 @@ def test_205_never_without_bundle(tmp_path: Path) -> None:
     write(tmp_path, "k0sctl.yaml", NO_BUNDLE)
     [finding] = only(k2(tmp_path), "K0S205")
     assert at(finding) == (12, 32)
-    assert finding.message == "default_pull_policy is Never, but no host in k0sctl.yaml uploads an image bundle"
+    assert (
+        finding.message == "default_pull_policy is Never, but no host in k0sctl.yaml uploads an image bundle"
+    )
     assert "/var/lib/k0s/images" in finding.fix and "ErrImageNeverPull" in finding.detail
 
 
@@ -554,7 +559,10 @@ def test_206_never_ignored_before_1_26(tmp_path: Path) -> None:
     write(tmp_path, "k0s.yaml", NEVER)
     [finding] = only(k2(tmp_path, "v1.25.16+k0s.0"), "K0S206")
     assert at(finding) == (5, 26)
-    assert finding.message == "default_pull_policy is Never, but k0s v1.25.16+k0s.0 ignores it and uses IfNotPresent"
+    assert (
+        finding.message
+        == "default_pull_policy is Never, but k0s v1.25.16+k0s.0 ignores it and uses IfNotPresent"
+    )
     assert "v1.26.0+k0s.0" in finding.fix and "Never protects nothing" in finding.detail
 
 

@@ -116,7 +116,7 @@ class NearMiss:
 
     @property
     def message(self) -> str:
-        return f"apiVersion {self.api_version!r} / kind {self.kind!r} is not read by k0s or k0sctl; did you mean {self.suggestion}?"
+        return f"apiVersion {self.api_version!r} / kind {self.kind!r} is not read by k0s or k0sctl"
 
 
 Classified = K0sObject | NearMiss

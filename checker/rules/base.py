@@ -75,17 +75,30 @@ MESSAGE_LIMIT = 140
 _DIGEST_SHOWN = 12  # hex digits of a digest a message shows; the node and the detail have all of it
 
 
-def brief_image(ref: ImageRef, beside: ImageRef | None = None) -> str:
+def clip(text: str, limit: int = 60) -> str:
+    """Text from the repository as a message quotes it: at most ``limit`` characters, cut with "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fit(*variants: str, limit: int = MESSAGE_LENGTH) -> str:
+    """The first of the message's wordings, most complete first, that keeps to ``limit`` (else the
+    last, shortest one)."""
+    return next((text for text in variants if len(text) <= limit), variants[-1])
+
+
+def brief_image(ref: ImageRef, beside: ImageRef | None = None, *, short: bool = False) -> str:
     """An image as a message shows it: only the tag (and digest) when ``beside`` has the same name, the
-    whole reference otherwise; digests cut to their first hex digits."""
+    whole reference otherwise (``short``: its last path segment after "…/"); digests cut to their first
+    hex digits."""
     digest = ""
     if ref.digest is not None:
         algorithm, _, hexdigits = ref.digest.partition(":")
-        short = hexdigits[:_DIGEST_SHOWN] + ("…" if len(hexdigits) > _DIGEST_SHOWN else "")
-        digest = f"@{algorithm}:{short}"
+        shown = hexdigits[:_DIGEST_SHOWN] + ("…" if len(hexdigits) > _DIGEST_SHOWN else "")
+        digest = f"@{algorithm}:{shown}"
     if beside is not None and beside.canonical_name() == ref.canonical_name() and ref.tag is not None:
         return ref.tag + digest
-    return ref.name + (f":{ref.tag}" if ref.tag is not None else "") + digest
+    name = f"…/{ref.name.rsplit('/', 1)[-1]}" if short and "/" in ref.name else ref.name
+    return name + (f":{ref.tag}" if ref.tag is not None else "") + digest
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from checker.k0s.pins import (
     running_name,
 )
 from checker.k0s.releases import Patch, Release
-from checker.rules.base import Context, Rule, brief_image
+from checker.rules.base import MESSAGE_LIMIT, Context, Rule, brief_image, clip, fit
 
 
 def _target(ctx: Context) -> tuple[Release, Patch] | None:
@@ -97,6 +97,14 @@ def _name_owner(owners: list[tuple[Patch, str]], persisted: Patch | None) -> str
     return describe_owners(owners)
 
 
+def _few_owners(owners: list[tuple[Patch, str]]) -> str:
+    """The releases a pinned image is the default of, in few words: "13 k0s releases up to v1.30.13"."""
+    versions = sorted({patch.version: patch for patch, _ in owners}.values(), key=lambda p: p.parsed)
+    if len(versions) == 1:
+        return f"k0s {versions[0].version}"
+    return f"{len(versions)} k0s releases up to {versions[-1].version}"
+
+
 def _default_ref(patch: Patch, component: str) -> ImageRef | None:
     default = patch.images.get(component)
     return ImageRef.parse(default) if default else None
@@ -130,7 +138,7 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                     INVALID_IMAGE,
                     obj,
                     pin.anchor,
-                    f"{pin.label} image {pin.written!r} is not a valid image reference",
+                    f"{pin.label} image {clip(pin.written)!r} is not a valid image reference",
                     fix="write the image as [registry/]name with its version as a tag, optionally @sha256:<digest>",
                     detail=f"{pin.error}. k0s rejects the config, or the container runtime pulls something "
                     "other than what was meant.",
@@ -161,7 +169,15 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                     STALE_PIN,
                     obj,
                     pin.anchor,
-                    f"{pin.label} pinned to {pinned}, the default of {owner}; cluster targets {patch.version}",
+                    fit(
+                        f"{pin.label} pinned to {pinned}, the default of {owner}; cluster targets {patch.version}",
+                        f"{pin.label} pinned to {brief_image(pin.ref, default_ref, short=True)}, the default of "
+                        f"{owner}; cluster targets {patch.version}",
+                        f"{pin.label} pinned to {brief_image(pin.ref, default_ref, short=True)}, a default of "
+                        f"{_few_owners(owners)}; cluster targets {patch.version}",
+                        f"{pin.label} pinned to the default of {owner}; cluster targets {patch.version}",
+                        f"{pin.label} pinned to a default of {_few_owners(owners)}; cluster targets {patch.version}",
+                    ),
                     fix=_removal_advice(obj, pin),
                     detail=f"{pin.written} is the default of {describe_owners(owners)}; this cluster targets k0s "
                     f"{patch.version}, whose default is {default or 'different'}. "
@@ -178,7 +194,12 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                 CUSTOM_PIN,
                 obj,
                 pin.anchor,
-                f"{pin.label} pinned to {brief_image(pin.ref)}, which no k0s release ships by default",
+                fit(
+                    f"{pin.label} pinned to {brief_image(pin.ref)}, which no k0s release ships by default",
+                    f"{pin.label} pinned to {brief_image(pin.ref, short=True)}, which no k0s release ships by "
+                    "default",
+                    limit=MESSAGE_LIMIT,  # the registry and path of a custom image are the point
+                ),
                 fix=f"keep {obj.describe(pin.node)} in step with each k0s release by hand, or remove it",
                 detail=f"{shipped}. k0s does not update a custom image on upgrades: from now on you keep "
                 f"this component in step with each release.{_tag_follows(ctx, obj, pin, patch)}",

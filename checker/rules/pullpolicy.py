@@ -30,7 +30,7 @@ from checker.k0s.pins import (
 )
 from checker.k0s.releases import PULL_POLICIES, Patch, Release, minor_key
 from checker.k0s.repository import rewrite_repository
-from checker.rules.base import Context, Rule, brief_image
+from checker.rules.base import Context, Rule, brief_image, fit
 
 POLICY_PATH: YamlPath = (*IMAGES_PATH, "default_pull_policy")
 REPOSITORY_PATH: YamlPath = (*IMAGES_PATH, "repository")
@@ -180,7 +180,11 @@ def _only_doubled(view: _View, component: str, pin: Pin | None, allowed: Iterabl
 def _airgap_message(view: _View, component: str, ref: ImageRef, pin: Pin | None, set_name: str) -> str:
     label = component_label(component)
     origin = "pinned image" if pin is not None else "default image"
-    return f"{label} {origin} {brief_image(ref)} is not in {set_name}"
+    return fit(
+        f"{label} {origin} {brief_image(ref)} is not in {set_name}",
+        f"{label} image {brief_image(ref)} is not in {set_name}",
+        f"{label} image {brief_image(ref, short=True)} is not in {set_name}",
+    )
 
 
 def _airgap_detail(
@@ -323,9 +327,11 @@ def _applied_twice(ctx: Context, view: _View, component: str, ref: ImageRef, pin
     upgrade = (
         f" Or upgrade to k0s {guarded.version} or later, which leaves such names alone." if guarded else ""
     )
-    message = (
+    message = fit(
         f"{component_label(component)} already names the repository; k0s {view.patch.version} adds it "
-        f"again and pulls {brief_image(ref)}"
+        f"again and pulls {brief_image(ref)}",
+        f"{component_label(component)} names the repository already; k0s {view.patch.version} pulls "
+        f"{brief_image(ref)}",
     )
     detail = (
         f"The pin {pin.written} starts with the repository {repository}. k0s {view.patch.version} applies the "
@@ -357,9 +363,12 @@ def check_always_in_airgap(ctx: Context) -> Iterator[Finding]:
             ALWAYS_IN_AIRGAP,
             view.obj,
             POLICY_PATH,
-            f"default_pull_policy is Always in an air-gapped cluster ({ctx.cluster.airgap_reason})",
+            fit(
+                f"default_pull_policy is Always in an air-gapped cluster ({ctx.cluster.airgap_reason})",
+                "default_pull_policy is Always in this air-gapped cluster",
+            ),
             fix="set default_pull_policy to Never (bundled images only) or IfNotPresent (bundle first)",
-            detail="With Always the kubelet contacts the registry before every start of a k0s system pod "
+            detail=f"The cluster is air-gapped: {ctx.cluster.airgap_reason}. With Always the kubelet contacts the registry before every start of a k0s system pod "
             "and does not fall back to the copy on disk, so the imported bundle is never used and the pods "
             "fail to start whenever no registry can be reached. Never runs only bundled images; "
             "IfNotPresent uses the bundle first and pulls only missing images.",

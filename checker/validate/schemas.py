@@ -79,6 +79,7 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
     emitted = 0
     for error in errors:
         for path, message, at_key in _explain(error, obj):
+            message = _fit_where(message, obj.describe(path) if path else "")
             if emitted == MAX_FINDINGS_PER_OBJECT:
                 rest = len(errors) - MAX_FINDINGS_PER_OBJECT
                 mark = obj.start
@@ -116,9 +117,21 @@ def _schema_detail(error: Violation, schema_minor: str) -> str:
         allowed = sorted((error.schema.get("properties") or {}).keys())
         if allowed:
             return f"{why} Allowed here: {', '.join(allowed)}."
+    if error.keyword == "pattern":
+        return f"{why} The value must match the pattern {error.expected}."
     if error.keyword == "enum" and len(str(error.expected)) > 60:
         return f"{why} Allowed values: {', '.join(str(v) for v in error.expected)}."
     return why
+
+
+MESSAGE_LENGTH = 120  # as the rules keep theirs (checker.rules.base); the detail has the rest
+
+
+def _fit_where(message: str, where: str) -> str:
+    """A message whose YAML path makes it long names only the path's last two keys ("…envoyProxy.image")."""
+    if len(message) <= MESSAGE_LENGTH or not where or where.count(".") < 2:
+        return message
+    return message.replace(where, "…" + ".".join(where.split(".")[-2:]), 1)
 
 
 def _where(obj: K0sObject, path: YamlPath) -> str:
@@ -153,11 +166,7 @@ def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, 
         yield path, f"{where}: expected {expected_text}, got {got}", False
         return
     if kind == "pattern":
-        yield (
-            path,
-            f"{where}: {error.instance!r} is not a valid value here (must match {error.expected})",
-            False,
-        )
+        yield path, f"{where}: {_short(error.instance)} is not a valid value here", False
         return
     limits = {
         "minimum": "at least",
