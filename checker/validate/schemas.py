@@ -105,9 +105,33 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
                 mark.column,
                 cluster=cluster,
                 node=obj.describe(path),
+                fix=_schema_fix(error, path),
                 detail=_schema_detail(error, schema_minor),
                 data={"subject": error.keyword},
             )
+
+
+def _schema_fix(error: Violation, path: YamlPath) -> str:
+    """One line of what to do about a schema problem."""
+    kind = error.keyword
+    if kind == "additionalProperties":
+        key = str(path[-1]) if path else "the field"
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        return f"rename `{key}` to `{hint[0]}`" if hint else f"remove `{key}` or move it where k0s reads it"
+    if kind == "required":
+        return f"add `{error.detail}`"
+    if kind == "enum":
+        options = ", ".join(str(v) for v in error.expected)
+        return f"use one of {options}" if len(options) <= 80 else "use one of the values in the detail"
+    if kind == "const":
+        return f"write {error.expected!r}"
+    if kind == "type":
+        expected = error.expected
+        return (
+            f"write a value of type {' or '.join(expected) if isinstance(expected, list) else expected} here"
+        )
+    return "write a value the k0s release accepts here (see the detail)"
 
 
 def _schema_detail(error: Violation, schema_minor: str) -> str:
@@ -119,7 +143,7 @@ def _schema_detail(error: Violation, schema_minor: str) -> str:
             return f"{why} Allowed here: {', '.join(allowed)}."
     if error.keyword == "pattern":
         return f"{why} The value must match the pattern {error.expected}."
-    if error.keyword == "enum" and len(str(error.expected)) > 60:
+    if error.keyword == "enum":
         return f"{why} Allowed values: {', '.join(str(v) for v in error.expected)}."
     return why
 
@@ -154,7 +178,11 @@ def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, 
         return
     if kind == "enum":
         options = ", ".join(str(v) for v in error.expected)
-        yield path, f"{where}: {error.instance!r} is not allowed; use one of {options}", False
+        value = _short(error.instance) or "the value"
+        if len(options) <= 60:
+            yield path, f"{where}: {value} is none of {options}", False
+        else:
+            yield path, f"{where}: {value} is not one of the allowed values", False
         return
     if kind == "const":
         yield path, f"{where}: must be {error.expected!r}, not {error.instance!r}", False
