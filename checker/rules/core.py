@@ -33,7 +33,7 @@ def check_unknown_release(ctx: Context) -> Iterator[Finding]:
         ctx,
         UNKNOWN_RELEASE,
         f"cannot check against k0s {version}: {reason}; rules that need release data were skipped",
-        "fix the version, or update k0s-policy (or its release data) if the release is newer",
+        "correct the version, or update k0s-policy (or its release data) if the release is newer",
         f"The version{origin}: {cluster.target_error}. Rules that need release data were skipped for "
         "this cluster.",
     )
