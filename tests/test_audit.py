@@ -136,6 +136,9 @@ def test_stale_pin_names_the_commit_that_wrote_it(
     code, out, _ = run(["audit", "clusters"], capsys)
     assert code == 1
     assert f"    introduced by {pin_commit[:12]} (2024-05-02, Dana Pinner)" in out
+    # each finding's fix is indented under it, before the commit that introduced it
+    stale = out.splitlines().index(next(line for line in out.splitlines() if " error K0S102 " in line))
+    assert out.splitlines()[stale + 1].startswith("    fix: remove spec.images.kubeproxy")
 
 
 def test_ref_audits_that_revision(

@@ -206,7 +206,10 @@ def _markdown_findings(out: TextIO, title: str, findings: list[Finding], level: 
         return
     out.write(f"{'#' * level} {title}\n\n")
     for finding in findings:
-        out.write(f"- **{finding.severity} {finding.rule}** `{_cell(_where(finding))}`: {finding.message}\n")
+        text = finding.message
+        if finding.fix:
+            text += ("" if text.endswith((".", "?", "!")) else ".") + f" Fix: {finding.fix}"
+        out.write(f"- **{finding.severity} {finding.rule}** `{_cell(_where(finding))}`: {text}\n")
     out.write("\n")
 
 
@@ -240,6 +243,8 @@ def write_text(audit: Audit, out: TextIO, remediate: bool = False) -> None:
     write(f"audit of {_checked(audit)}; live state: {audit.live.source if audit.live else 'not read'}\n\n")
     for finding in audit.active:
         write(f"{_where(finding)}: {finding.severity} {finding.rule} {finding.message}\n")
+        if finding.fix:
+            write(f"    fix: {finding.fix}\n")
         commit = audit.introduced.get(finding.fingerprint)
         if commit is not None:
             write(f"    introduced by {commit.describe()}\n")
