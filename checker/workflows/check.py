@@ -92,6 +92,8 @@ def run_check(
                     problem.path,
                     problem.mark.line,
                     problem.mark.column,
+                    detail="What could not be read here was not checked: no rule ran on it, so it can hide "
+                    "other problems.",
                 )
             )
         if source.explicit and not source.raw.strip() and not parsed.problems:
