@@ -171,7 +171,7 @@ def test_plan_two_minors_above_k0sctl_is_k0s302(tmp_path: Path) -> None:
         "this Plan's k0supdate.version moves k0s v1.29.4+k0s.0 to v1.31.1+k0s.0, 2 minor releases at once"
     )
     assert finding.fix == "upgrade through 1.30 first (each on its newest patch), then 1.31"
-    assert "at v1.29.4+k0s.0 by k0sctl spec.k0s.version (prod/k0sctl.yaml:12)" in finding.detail
+    assert "at v1.29.4+k0s.0 (declared by k0sctl spec.k0s.version (prod/k0sctl.yaml:12))" in finding.detail
     assert "one minor at a time" in finding.detail
     assert "Install 1.30 (newest patch v1.30." in finding.detail
     assert "then 1.31" in finding.detail
@@ -211,7 +211,7 @@ def test_k0sctl_two_minors_above_the_base_revision_is_k0s302(tmp_path: Path) -> 
     (finding,) = only(result.findings, "K0S302")
     assert (finding.path, finding.line, finding.column) == ("prod/k0sctl.yaml", 12, 14)
     assert "moves k0s v1.29.4+k0s.0 to v1.31.1+k0s.0" in finding.message
-    assert "at v1.29.4+k0s.0 by the base revision" in finding.detail
+    assert "at v1.29.4+k0s.0 (declared by the base revision)" in finding.detail
     assert "Install 1.30" in finding.detail
 
 
@@ -246,7 +246,7 @@ def test_k0sctl_below_the_base_revision_is_k0s303(tmp_path: Path) -> None:
     (finding,) = only(result.findings, "K0S303")
     assert (finding.line, finding.column) == (12, 14)
     assert "moves k0s v1.30.5+k0s.0 back to v1.30.4+k0s.0" in finding.message
-    assert "at v1.30.5+k0s.0 by the base revision" in finding.detail
+    assert "at v1.30.5+k0s.0 (declared by the base revision)" in finding.detail
 
 
 def test_same_release_spelled_differently_is_not_a_downgrade(tmp_path: Path) -> None:

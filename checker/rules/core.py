@@ -25,17 +25,17 @@ def check_unknown_release(ctx: Context) -> Iterator[Finding]:
         return
     source = cluster.target_source
     version = source.version if source else "?"
-    origin = f" (from {source.where})" if source else ""
+    origin = f" The version is declared by {source.where}." if source else ""
     if len(version) > 40:
         version = version[:39] + "…"
+    error = cluster.target_error
     reason = "not in the release data" if "release data" in cluster.target_error else "not a k0s version"
     yield from _first_object_finding(
         ctx,
         UNKNOWN_RELEASE,
         f"cannot check against k0s {version}: {reason}; rules that need release data were skipped",
         "correct the version, or update k0s-policy (or its release data) if the release is newer",
-        f"The version{origin}: {cluster.target_error}. Rules that need release data were skipped for "
-        "this cluster.",
+        f"{error[0].upper()}{error[1:]}.{origin} Rules that need release data were skipped for this cluster.",
     )
 
 

@@ -140,7 +140,7 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                     pin.anchor,
                     f"{pin.label} image {clip(pin.written)!r} is not a valid image reference",
                     fix="write the image as [registry/]name with its version as a tag, optionally @sha256:<digest>",
-                    detail=f"{pin.error}. k0s rejects the config, or the container runtime pulls something "
+                    detail=f"{pin.error[:1].upper()}{pin.error[1:]}. k0s rejects the config, or the container runtime pulls something "
                     "other than what was meant.",
                     subject=pin.component,
                 )

@@ -368,7 +368,7 @@ def check_always_in_airgap(ctx: Context) -> Iterator[Finding]:
                 "default_pull_policy is Always in this air-gapped cluster",
             ),
             fix="set default_pull_policy to Never (bundled images only) or IfNotPresent (bundle first)",
-            detail=f"The cluster is air-gapped: {ctx.cluster.airgap_reason}. With Always the kubelet contacts the registry before every start of a k0s system pod "
+            detail=f"The cluster is air-gapped ({ctx.cluster.airgap_reason}). With Always the kubelet contacts the registry before every start of a k0s system pod "
             "and does not fall back to the copy on disk, so the imported bundle is never used and the pods "
             "fail to start whenever no registry can be reached. Never runs only bundled images; "
             "IfNotPresent uses the bundle first and pulls only missing images.",

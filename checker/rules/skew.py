@@ -175,7 +175,7 @@ def _skip(subject: str, old: VersionSource, new: VersionSource, catalog: Catalog
         SKIPS_MINOR,
         f"{subject} moves k0s {old.version} to {new.version}, {apart} minor releases at once",
         f"upgrade through {minors} first (each on its newest patch), then {target_minor}",
-        f"The cluster is at {old.version} by {old.where}. k0s supports upgrading one minor at a time, "
+        f"The cluster is at {old.version} (declared by {old.where}). k0s supports upgrading one minor at a time, "
         f"and neither autopilot nor k0sctl stops a bigger jump. Install {order} first, then {target_minor}.",
     )
 
@@ -185,7 +185,7 @@ def _downgrade(subject: str, old: VersionSource, new: VersionSource) -> _Upgrade
         DOWNGRADE,
         f"{subject} moves k0s {old.version} back to {new.version}; k0s does not support downgrades",
         "restore a backup taken on the older release (`k0s backup` / `k0s restore`) instead",
-        f"The cluster is at {old.version} by {old.where}. k0s does not support downgrades (k0sctl "
+        f"The cluster is at {old.version} (declared by {old.where}). k0s does not support downgrades (k0sctl "
         "refuses them): to return to an older release, restore a backup taken on that release "
         "(`k0s backup` / `k0s restore`) instead of rolling the version back.",
     )
