@@ -35,7 +35,7 @@ def check_unknown_release(ctx: Context) -> Iterator[Finding]:
         UNKNOWN_RELEASE,
         f"cannot check against k0s {version}: {reason}; rules that need release data were skipped",
         "correct the version, or update k0s-policy (or its release data) if the release is newer",
-        f"{error[0].upper()}{error[1:]}.{origin} Rules that need release data were skipped for this cluster.",
+        f"{error}.{origin} Rules that need release data were skipped for this cluster.",
     )
 
 
