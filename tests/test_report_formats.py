@@ -568,6 +568,10 @@ def test_gitlab_code_quality_report_has_every_active_finding(
         (e["location"]["path"], e["location"]["lines"]["begin"], e["check_name"]) for e in entries
     ) == (sorted((f["path"], f["line"], f["rule"]) for f in findings))
     assert len({e["fingerprint"] for e in entries}) == len(entries)  # GitLab merges equal fingerprints
+    by_fingerprint = {f["fingerprint"]: f for f in findings}
+    for entry in entries:  # the short message, then its fix as a second sentence
+        finding = by_fingerprint[entry["fingerprint"]]
+        assert entry["description"] == f"{finding['message']}. Fix: {finding['fix']}"
     severities = {f["severity"] for f in findings}
     assert {e["severity"] for e in entries} == {
         {"error": "critical", "warning": "major"}[s] for s in severities
