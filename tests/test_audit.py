@@ -139,6 +139,11 @@ def test_stale_pin_names_the_commit_that_wrote_it(
     # each finding's fix is indented under it, before the commit that introduced it
     stale = out.splitlines().index(next(line for line in out.splitlines() if " error K0S102 " in line))
     assert out.splitlines()[stale + 1].startswith("    fix: remove spec.images.kubeproxy")
+    assert "is the default of" not in out  # the detail only on demand
+    code, verbose, _ = run(["audit", "clusters", "-v"], capsys)
+    lines = verbose.splitlines()
+    stale = lines.index(next(line for line in lines if " error K0S102 " in line))
+    assert lines[stale + 2].startswith("      quay.io/k0sproject/kube-proxy:v1.29.4 is the default of")
 
 
 def test_ref_audits_that_revision(

@@ -40,7 +40,7 @@ def write(report: ReportInput, out: TextIO) -> None:
             elif finding.fix and finding.fix not in finding.message:
                 out.write(f"    fix: {finding.fix}\n")
             if report.verbose and finding.detail:
-                out.write(_detail(finding.detail))
+                out.write(wrap_detail(finding.detail))
         out.write("\n")
     _comparison_sections(report, out)
     for error in report.input_errors:
@@ -64,7 +64,7 @@ DETAIL_WIDTH = 100
 DETAIL_INDENT = "      "
 
 
-def _detail(text: str) -> str:
+def wrap_detail(text: str) -> str:
     """The detail under its finding, wrapped at DETAIL_WIDTH; commands and image names stay whole."""
     lines = textwrap.wrap(
         " ".join(text.split()),
