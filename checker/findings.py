@@ -27,7 +27,11 @@ class Severity(IntEnum):
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem at one place. ``node`` is the YAML path of the node it points at."""
+    """One problem at one place. ``node`` is the YAML path of the node it points at.
+
+    ``message`` is one short sentence with the facts at this node, ``fix`` one line of what to do, and
+    ``detail`` the longer why for this cluster (shown on demand: ``--verbose``, JSON, SARIF).
+    """
 
     rule: str
     severity: Severity
@@ -38,6 +42,7 @@ class Finding:
     cluster: str = ""
     node: str = ""
     fix: str = ""
+    detail: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
     suppressed_by: str = ""
     # The file relative to the repository root (``path`` is relative to the current directory):
@@ -135,11 +140,13 @@ def apply_suppressions(
             Finding(
                 MISSING_REASON_RULE,
                 Severity.WARNING,
-                f"the suppression of {rules} gives no reason, so it suppresses nothing; "
-                f"write why after the bracket: # k0s-policy: ignore[{rules}] <reason>",
+                f"the suppression of {rules} gives no reason, so it suppresses nothing",
                 path,
                 comment.line,
                 comment.column,
+                fix=f"write why after the bracket: # k0s-policy: ignore[{rules}] <reason>",
+                detail="A suppression must say why the finding does not apply, so that a reviewer can "
+                "judge it later; without a reason the finding stays active.",
             )
         )
     return out

@@ -15,6 +15,7 @@ from checker.findings import Finding
 from checker.inputs.sources import collect
 from checker.k0s.releases import Catalog
 from checker.rules import Options
+from checker.rules.base import MESSAGE_LIMIT
 from checker.workflows.check import Result, Selection, run_check
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +69,7 @@ def check_paths(
     select: Iterable[str] = (),
 ) -> Result:
     collected = collect([str(p) for p in paths], cwd=cwd)
-    return run_check(
+    result = run_check(
         collected,
         Catalog.load(),
         config or Config(),
@@ -76,6 +77,19 @@ def check_paths(
         options=options,
         selection=Selection(select=frozenset(select)),
     )
+    for finding in result.findings:  # every rule test holds its hits to the short shape
+        if finding.data.get("engine") != "rego":  # custom policies write their own messages
+            assert_short(finding)
+    return result
+
+
+def assert_short(finding: Finding) -> None:
+    """The shape every finding of ours has: a one-line message of at most MESSAGE_LIMIT characters
+    that does not carry its fix ("Fix: ..."), a one-line fix; the why belongs in the detail."""
+    assert len(finding.message) <= MESSAGE_LIMIT, (len(finding.message), finding.message)
+    assert "\n" not in finding.message and "\n" not in finding.fix, finding
+    assert "fix:" not in finding.message.lower(), finding.message
+    assert not finding.fix or finding.fix not in finding.message, finding
 
 
 def rules_of(findings: Iterable[Finding], include_suppressed: bool = False) -> list[str]:

@@ -90,10 +90,12 @@ def test_check_step_annotates_writes_sarif_and_fails(story: Path) -> None:
     assert done.returncode == 1, done.stderr
     found = annotation_lines(done.stdout)
     assert (
-        "::error file=manifests/clusterconfig-k0s.yaml,line=21,col=18,title=K0S102::calico.cni is pinned"
+        "::error file=manifests/clusterconfig-k0s.yaml,line=21,col=18,title=K0S102::calico.cni pinned to v3.26.1-1"
         in done.stdout
     )
-    assert "manifests/clusterconfig-k0s.yaml:37:16: error K0S102 kubeproxy is pinned" in done.stdout  # listed
+    assert (
+        "manifests/clusterconfig-k0s.yaml:37:16: error K0S102 kubeproxy pinned to v1.29.4" in done.stdout
+    )  # listed
     assert len(found) == 14 and found[0].startswith("::error file=k0sctl.yaml,line=46,col=32,title=K0S401::")
     assert outputs == {"exit-code": "1", "sarif-file": "out/k0s.sarif"}
     document = json.loads((story / "out" / "k0s.sarif").read_text(encoding="utf-8"))

@@ -136,6 +136,14 @@ def test_stale_pin_names_the_commit_that_wrote_it(
     code, out, _ = run(["audit", "clusters"], capsys)
     assert code == 1
     assert f"    introduced by {pin_commit[:12]} (2024-05-02, Dana Pinner)" in out
+    # each finding's fix is indented under it, before the commit that introduced it
+    stale = out.splitlines().index(next(line for line in out.splitlines() if " error K0S102 " in line))
+    assert out.splitlines()[stale + 1].startswith("    fix: remove spec.images.kubeproxy")
+    assert "is the default of" not in out  # the detail only on demand
+    code, verbose, _ = run(["audit", "clusters", "-v"], capsys)
+    lines = verbose.splitlines()
+    stale = lines.index(next(line for line in lines if " error K0S102 " in line))
+    assert lines[stale + 2].startswith("      quay.io/k0sproject/kube-proxy:v1.29.4 is the default of")
 
 
 def test_ref_audits_that_revision(
@@ -235,7 +243,7 @@ def test_live_files_show_drift_persisted_defaults_and_skew(fixed_example: Path, 
     live_rules = {(f["rule"], f["path"]) for f in report["findings"] if f["origin"] == "live"}
     assert ("K0S104", LIVE_CONFIG) in live_rules and ("K0S102", LIVE_CONFIG) in live_rules
     (persisted,) = [f for f in report["findings"] if f["rule"] == "K0S104"]
-    assert "complete default image set of k0s v1.29.4+k0s.0" in persisted["message"]
+    assert "carries all 12 default images of k0s v1.29.4+k0s.0" in persisted["message"]
     assert report["live"]["clusterconfig"] == {
         "object": "clusterconfig/kube-system/k0s",
         "read": True,
@@ -268,7 +276,9 @@ def test_live_files_show_drift_persisted_defaults_and_skew(fixed_example: Path, 
     skew = {f["path"]: f["message"] for f in report["findings"] if f["rule"] == "K0S306"}
     assert set(skew) == {"live:node/edge-worker-1", "live:node/edge-worker-legacy"}
     assert "newer than the oldest control plane (edge-ctrl-2, v1.29.4+k0s)" in skew["live:node/edge-worker-1"]
-    assert "4 minor releases behind" in skew["live:node/edge-worker-legacy"]
+    assert "4 minors behind the oldest control plane" in skew["live:node/edge-worker-legacy"]
+    why = {f["path"]: f["detail"] for f in report["findings"] if f["rule"] == "K0S306"}
+    assert "never be newer than the API server" in why["live:node/edge-worker-1"]
     behind = {d["object"] for d in report["drift"] if d["category"] == "version"}
     assert behind == {"node/edge-ctrl-2", "node/edge-ctrl-3", "node/edge-worker-legacy"}
     plan = drift_at(report, "plan/autopilot", "")
@@ -351,8 +361,9 @@ def test_control_planes_two_minors_apart_and_the_old_kubelet_rule(
     code, report = audit_json(["audit", "edge", "--live", str(live)], capsys, tmp_path / "audit.json")
     skew = {f["path"]: f["message"] for f in report["findings"] if f["rule"] == "K0S306"}
     assert code == 1 and set(skew) == {"live:node/cp-b", "live:node/w-old"}
-    assert "2 minor releases apart" in skew["live:node/cp-b"]
-    assert "may trail by at most 2" in skew["live:node/w-old"]
+    assert "2 minors ahead of cp-a" in skew["live:node/cp-b"]
+    why = {f["path"]: f["detail"] for f in report["findings"] if f["rule"] == "K0S306"}
+    assert "may trail the control plane by at most 2" in why["live:node/w-old"]
     # no version declared in the repository: nodes are not compared with it
     assert not [d for d in report["drift"] if d["category"] == "version"]
 

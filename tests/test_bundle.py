@@ -255,7 +255,7 @@ def test_k0s201_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     code, out, _ = run([*argv, "--airgap-bundle", "bundle.tar.gz"], capsys)
     (line,) = k0s201(out)
     assert code == 1
-    assert "coredns runs its default image quay.io/k0sproject/coredns:1.11.3" in line
+    assert "coredns default image quay.io/k0sproject/coredns:1.11.3 is not in" in line
     assert "bundle.tar.gz (image bundle)" in line
 
     # the bundle and a list together: the union of both

@@ -62,7 +62,9 @@ def test_enum_and_type_violations_point_at_the_value(tmp_path: Path) -> None:
     )
     result = check_paths(["c"], cwd=tmp_path, k0s_version="v1.30.14+k0s.0")
     found = {(f.line, f.column): f.message for f in only(result.findings, "K0S002")}
-    assert "use one of Always, IfNotPresent, Never" in found[(5, 26)]
+    fixes = {(f.line, f.column): f.fix for f in only(result.findings, "K0S002")}
+    assert "'Sometimes' is none of Always, IfNotPresent, Never" in found[(5, 26)]
+    assert fixes[(5, 26)] == "use one of Always, IfNotPresent, Never"
     assert "expected integer" in found[(7, 11)]
     # the same file is valid for 1.23, where k0s accepted any pull-policy string
     older = check_paths(["c"], cwd=tmp_path, k0s_version="1.23")

@@ -120,7 +120,7 @@ def test_story_example_shows_the_stale_pins(monkeypatch: pytest.MonkeyPatch, cap
     assert code == 1
     assert "examples/airgap-upgrade/manifests/clusterconfig-k0s.yaml:37:16: error K0S102 kubeproxy" in out
     assert "the default of k0s v1.29.4+k0s.0" in out
-    assert "error K0S104" in out and "complete default image set of k0s v1.29.4+k0s.0" in out
+    assert "error K0S104" in out and "carries all 12 default images of k0s v1.29.4+k0s.0" in out
     assert "examples/airgap-upgrade/k0sctl.yaml:46:32: error K0S401" in out
     fixed_code, fixed_out, _ = run(["check", "examples/airgap-upgrade-fixed"], capsys)
     assert fixed_code == 0, fixed_out

@@ -191,7 +191,7 @@ def test_audit_of_a_named_file_reads_its_cluster(
     monkeypatch.chdir(repo)
     main(["audit", CONFIG_FILE, *ref])
     out = capsys.readouterr().out
-    assert "but the cluster targets k0s v1.30.5+k0s.0" in out  # the k0sctl file's version
+    assert "target is k0s v1.30.5+k0s.0" in out  # the k0sctl file's version
     assert "clusters/edge-prod/k0sctl.yaml:" not in out  # context: not reported on
     main(["audit", CONFIG_FILE, *ref, "--no-context"])
-    assert "but the cluster targets k0s v1.30.5+k0s.0" not in capsys.readouterr().out
+    assert "target is k0s v1.30.5+k0s.0" not in capsys.readouterr().out

@@ -108,5 +108,6 @@ kind: Cluster
     misses = [o for o in found if isinstance(o, NearMiss)]
     assert len(misses) == 4
     assert all(isinstance(o, NearMiss) for o in found)
-    assert "k0s.k0sproject.io/v1beta1 / kind: ClusterConfig" in misses[0].message
-    assert "autopilot.k0sproject.io/v1beta2 / kind: Plan" in misses[2].message
+    assert "k0s.k0sproject.io/v1beta1 / kind: ClusterConfig" in misses[0].suggestion
+    assert "autopilot.k0sproject.io/v1beta2 / kind: Plan" in misses[2].suggestion
+    assert "is not read by k0s or k0sctl" in misses[0].message

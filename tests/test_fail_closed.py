@@ -182,7 +182,7 @@ def test_expired_ignore_entry_is_reported(
     assert run(tmp_path, monkeypatch, "--k0s-version", "1.30", "--fail-on", "info") == 1
     out = capsys.readouterr().out
     assert f".k0s-policy.yaml:2:5: info K0S010 the ignore entry for K0S103 expired on {yesterday}" in out
-    assert "k0s.yaml:7:16: warning K0S103 coredns is pinned" in out  # the finding is back
+    assert "k0s.yaml:7:16: warning K0S103 coredns pinned to" in out  # the finding is back
     # switched off like any rule
     write(
         tmp_path, ".k0s-policy.yaml", (tmp_path / ".k0s-policy.yaml").read_text() + "rules: {K0S010: off}\n"

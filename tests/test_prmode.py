@@ -136,7 +136,8 @@ def test_version_skew_against_the_base_revision(
     assert code == 1
     (finding,) = report["findings"]
     assert (finding["rule"], finding["path"], finding["line"]) == (rule, "prod/k0sctl.yaml", 12)
-    assert f"from k0s {base} (the base revision)" in finding["message"]
+    assert f"moves k0s {base} " in finding["message"]
+    assert f"at {base} (declared by the base revision)" in finding["detail"]
 
 
 def test_one_minor_upgrade_is_clean_in_pr_mode(tmp_path: Path, monkeypatch, capsys) -> None:

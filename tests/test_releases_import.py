@@ -90,7 +90,8 @@ def test_import_then_check_and_list(tmp_path: Path, capsys, newest_136: Patch) -
     assert report["clusters"][0]["target"] == NEW
     (stale,) = [f for f in report["findings"] if f["rule"] == "K0S102"]
     assert stale["node"] == "spec.images.kubeproxy.version"
-    assert f"whose default is {images['kubeproxy']}" in stale["message"]
+    assert "cluster targets v1.37.0+k0s.0" in stale["message"]
+    assert f"whose default is {images['kubeproxy']}" in stale["detail"]
     assert code == 1
 
     # without the data the version is unknown

@@ -336,6 +336,8 @@ def test_junit_has_one_case_per_rule_and_file_and_validates(
     for suite in suites:
         assert suite.get("tests") == str(len(suite.findall("testcase")))
         assert suite.get("failures") == str(len(suite.findall("testcase/failure")))
+    assert "\n    fix: remove spec.images.kubeproxy" in (failure.text or "")
+    assert "\n    why: quay.io/k0sproject/kube-proxy:v1.29.4 is the default of" in (failure.text or "")
 
     # --fail-on decides what a failure is, as it decides the exit code
     assert junit(["check", "examples/airgap-upgrade", "--fail-on", "never"], capsys).get("failures") == "0"
@@ -566,6 +568,10 @@ def test_gitlab_code_quality_report_has_every_active_finding(
         (e["location"]["path"], e["location"]["lines"]["begin"], e["check_name"]) for e in entries
     ) == (sorted((f["path"], f["line"], f["rule"]) for f in findings))
     assert len({e["fingerprint"] for e in entries}) == len(entries)  # GitLab merges equal fingerprints
+    by_fingerprint = {f["fingerprint"]: f for f in findings}
+    for entry in entries:  # the short message, then its fix as a second sentence
+        finding = by_fingerprint[entry["fingerprint"]]
+        assert entry["description"] == f"{finding['message']}. Fix: {finding['fix']}"
     severities = {f["severity"] for f in findings}
     assert {e["severity"] for e in entries} == {
         {"error": "critical", "warning": "major"}[s] for s in severities
@@ -587,3 +593,86 @@ def test_gitlab_report_leaves_suppressed_findings_out(
     _, out = run(["check", "x", "--k0s-version", "1.30", "--format", "gitlab"], capsys)
     entries = json.loads(out)
     assert [(e["location"]["path"], e["check_name"]) for e in entries] == [("x/broken.yaml", "K0S002")]
+
+
+# --- the detail of a finding in every format ----------------------------------------------------------
+
+HOSTILE_DETAIL = "why <b>|</b> [x](javascript:y)\nsecond line"
+
+
+def test_json_always_carries_detail_and_the_rule_page(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    findings = check_json(["check", "examples/airgap-upgrade"], capsys)
+    assert all(finding["detail"] for finding in findings)
+    kubeproxy = next(
+        f for f in findings if f["rule"] == "K0S102" and f["node"] == "spec.images.kubeproxy.version"
+    )
+    assert kubeproxy["message"] == (
+        "kubeproxy pinned to v1.29.4, the default of k0s v1.29.4+k0s.0; cluster targets v1.30.5+k0s.0"
+    )
+    assert kubeproxy["fix"] == "remove spec.images.kubeproxy with `k0s config edit`"
+    assert "default_pull_policy: Never" in kubeproxy["detail"]
+    assert kubeproxy["docs"] == "https://github.com/k0s-policy/k0s-policy/blob/main/docs/rules/K0S102.md"
+    # a custom policy's finding has no page, and an empty detail is still present
+    from checker.report.json_report import finding_to_dict
+
+    entry = finding_to_dict(Finding("acme.no-latest", Severity.WARNING, "latest tag", "k0s.yaml", 3, 5))
+    assert entry["detail"] == "" and "docs" not in entry
+
+
+def test_sarif_results_carry_the_detail_as_plain_text(tmp_path: Path) -> None:
+    finding = Finding(
+        "K0S102", Severity.ERROR, "short message", "c/k0s.yaml", 3, 5, fix="remove it", detail=HOSTILE_DETAIL
+    )
+    document = sarif.build(ReportInput(findings=[finding], files_read=1), tmp_path)
+    (result,) = document["runs"][0]["results"]
+    assert result["message"] == {"text": f"short message\n{HOSTILE_DETAIL}\nFix: remove it"}
+    assert result["properties"]["detail"] == HOSTILE_DETAIL and result["properties"]["fix"] == "remove it"
+    assert "markdown" not in result["message"]  # repository text is never rendered as Markdown
+    without = Finding("K0S102", Severity.ERROR, "short message", "c/k0s.yaml", 3, 5)
+    (result,) = sarif.build(ReportInput(findings=[without], files_read=1), tmp_path)["runs"][0]["results"]
+    assert result["message"] == {"text": "short message"} and "properties" not in result
+
+
+def test_github_summary_folds_the_detail_under_why() -> None:
+    finding = Finding(
+        "K0S102", Severity.ERROR, "short message", "c/k0s.yaml", 3, 5, fix="remove it", detail=HOSTILE_DETAIL
+    )
+    text = github.step_summary(ReportInput(findings=[finding], files_read=1), {})
+    (row,) = [line for line in text.splitlines() if line.startswith("| error |")]
+    assert row.count(" | ") == 3
+    assert row.endswith(
+        "| short message<br>Fix: remove it<details><summary>why</summary>why &lt;b&gt;\\|&lt;/b&gt; "
+        "\\[x\\](javascript:y)<br>second line</details> |"
+    )
+    # the annotation stays short: message and fix, no detail
+    assert github.annotation(finding).endswith("::short message%0AFix: remove it")
+
+
+def test_text_prints_the_detail_only_when_verbose() -> None:
+    import io
+
+    from checker.report import text
+
+    finding = Finding(
+        "K0S102",
+        Severity.ERROR,
+        "short message",
+        "c/k0s.yaml",
+        3,
+        5,
+        fix="remove it",
+        detail="word " * 40 + "kubectl-patch-" + "x" * 120,
+    )
+    quiet, loud = io.StringIO(), io.StringIO()
+    text.write(ReportInput(findings=[finding], files_read=1), quiet)
+    text.write(ReportInput(findings=[finding], files_read=1, verbose=True), loud)
+    assert "c/k0s.yaml:3:5: error K0S102 short message\n    fix: remove it\n\n" in quiet.getvalue()
+    assert "word" not in quiet.getvalue()
+    lines = loud.getvalue().splitlines()
+    start = lines.index("    fix: remove it") + 1
+    detail = lines[start : lines.index("", start)]
+    assert detail[0].startswith("      word word") and all(len(line) <= 100 for line in detail[:-1])
+    assert detail[-1] == "      kubectl-patch-" + "x" * 120  # a long token is kept whole on its own line

@@ -162,7 +162,9 @@ def test_index_without_markers_is_an_error(tmp_path: Path) -> None:
 
 def test_explain_prints_the_page(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "K0S102"]) == 0
-    assert capsys.readouterr().out == (DOCS / "K0S102.md").read_text(encoding="utf-8")
+    page = (DOCS / "K0S102.md").read_text(encoding="utf-8")
+    online = "https://github.com/k0s-policy/k0s-policy/blob/main/docs/rules/K0S102.md"
+    assert capsys.readouterr().out == f"{page}\nOnline: {online}\n"
 
 
 def test_explain_accepts_lower_case(capsys: pytest.CaptureFixture[str]) -> None:

@@ -87,19 +87,23 @@ def test_story_config_on_1_30_is_k0s401_for_images_and_network(tmp_path: Path) -
     assert (images.path, images.line, images.column) == ("edge/k0sctl.yaml", 19, 32)
     assert images.severity is Severity.ERROR
     assert images.node == "spec.k0s.config.spec.images.default_pull_policy"
-    assert "default_pull_policy: Never makes it differ" in images.message
-    assert "all 11 default images of v1.30.5+k0s.0" in images.message
-    assert "quay.io/k0sproject/kube-proxy:v1.30.5" in images.message
-    assert "inherit these as deliberate pins" in images.message
-    assert "cannot start" in images.message
-    assert "v1.32.1+k0s.0" in images.message  # no 1.30 or 1.31 patch strips defaults
-    assert "no 1.30 patch" in images.message
-    assert "k0s config edit" in images.message
+    assert images.message == (
+        "default_pull_policy: Never makes k0s v1.30.5+k0s.0 store all 11 default images in the "
+        "dynamic-config object"
+    )
+    assert "k0s config edit" in images.fix
+    assert "default_pull_policy: Never makes it differ" in images.detail
+    assert "quay.io/k0sproject/kube-proxy:v1.30.5" in images.detail
+    assert "inherit these as deliberate pins" in images.detail
+    assert "cannot start" in images.detail
+    assert "v1.32.1+k0s.0" in images.detail  # no 1.30 or 1.31 patch strips defaults
+    assert "no 1.30 patch" in images.detail
 
     assert (network.line, network.column) == (23, 22)
     assert network.node == "spec.k0s.config.spec.network.nodeLocalLoadBalancing.enabled"
-    assert "quay.io/k0sproject/envoy-distroless:v1.30.5" in network.message
-    assert "envoyProxy.image" in network.message
+    assert "store the default envoy image" in network.message
+    assert "quay.io/k0sproject/envoy-distroless:v1.30.5" in network.detail
+    assert "envoyProxy.image" in network.detail
 
 
 def test_story_config_on_1_32_5_persists_nothing(tmp_path: Path) -> None:
@@ -114,17 +118,18 @@ def test_repository_on_1_32_5_is_k0s401_at_the_repository(tmp_path: Path) -> Non
     (finding,) = only(result.findings, "K0S401")
     assert (finding.line, finding.column) == (19, 23)
     assert finding.node == "spec.k0s.config.spec.images.repository"
-    assert "#7708" in finding.message
-    assert "registry.example.com/lcm/k0sproject/kube-proxy:v1.32.5" in finding.message
-    assert "v1.33.13+k0s.0" in finding.message  # no 1.32 patch compares rewritten defaults
-    assert "keeping only the repository" in finding.message
+    assert finding.message.startswith("with spec.images.repository set, k0s v1.32.5+k0s.0 stores")
+    assert "#7708" in finding.detail
+    assert "registry.example.com/lcm/k0sproject/kube-proxy:v1.32.5" in finding.detail
+    assert "v1.33.13+k0s.0" in finding.detail  # no 1.32 patch compares rewritten defaults
+    assert "keeping only the repository" in finding.detail
 
 
 def test_repository_on_1_33_9_names_the_fixed_patch_of_the_same_minor(tmp_path: Path) -> None:
     write(tmp_path, "edge/k0sctl.yaml", k0sctl("v1.33.9+k0s.0", REPOSITORY_SPEC))
     result = check_paths(["edge"], cwd=tmp_path)
     (finding,) = only(result.findings, "K0S401")
-    assert "v1.33.13+k0s.0, the first 1.33 patch" in finding.message
+    assert "v1.33.13+k0s.0, the first 1.33 patch" in finding.detail
 
 
 def test_repository_on_1_33_13_persists_nothing(tmp_path: Path) -> None:
@@ -189,8 +194,8 @@ def test_standalone_k0s_yaml_beside_the_object_is_the_bootstrap_config(tmp_path:
     (finding,) = only(result.findings, "K0S401")
     assert (finding.path, finding.line, finding.column) == ("c/k0s.yaml", 5, 26)
     assert finding.severity is Severity.INFO  # the object exists: only a new bootstrap would write it
-    assert "The repository also holds the cluster's object (c/object.yaml)" in finding.message
-    assert "no longer writes the object" in finding.message
+    assert "The repository also holds the cluster's object (c/object.yaml)" in finding.detail
+    assert "no longer writes the object" in finding.detail
 
 
 def test_pull_policy_alone_persists_nothing_where_k0s_ignores_it(tmp_path: Path) -> None:
@@ -215,9 +220,10 @@ def test_node_local_keys_in_the_exported_object_are_k0s402(tmp_path: Path) -> No
     ]  # dualStack is cluster-wide: k0s keeps it in the object
     api = findings[0]
     assert api.severity is Severity.WARNING
-    assert "node-local setting" in api.message
-    assert "exported ClusterConfig object" in api.message
-    assert "changes nothing" in api.message
+    assert api.message == "spec.api is node-local: k0s ignores it in the dynamic-config object"
+    assert api.fix == "move spec.api to the controllers' k0s.yaml and remove it here"
+    assert "exported ClusterConfig object" in api.detail
+    assert "changes nothing" in api.detail
 
 
 def test_non_default_service_cidr_in_the_object_is_k0s402(tmp_path: Path) -> None:
@@ -259,7 +265,7 @@ def test_clusterconfig_beside_a_dynamic_k0sctl_file_is_the_object(tmp_path: Path
     result = check_paths(["edge"], cwd=tmp_path)
     (finding,) = only(result.findings, "K0S402")
     assert (finding.path, finding.line, finding.column) == ("edge/manifests/clusterconfig.yaml", 6, 3)
-    assert "beside a k0sctl file with dynamic config" in finding.message
+    assert "beside a k0sctl file with dynamic config" in finding.detail
 
 
 @pytest.mark.parametrize("dynamic", [True, False])
@@ -302,10 +308,12 @@ def test_cluster_wide_settings_in_a_dynamic_k0sctl_file_are_k0s403(tmp_path: Pat
     ]
     images = findings[0]
     assert images.severity is Severity.WARNING
-    assert "spec.k0s.dynamicConfig is true" in images.message
-    assert "only at the first bootstrap" in images.message
-    assert "k0s config edit" in images.message
-    assert "base revision" in images.message
+    assert images.message == (
+        "with dynamic config, k0sctl applies spec.k0s.config.spec.images only at the first bootstrap"
+    )
+    assert "k0s config edit" in images.fix
+    assert "Because spec.k0s.dynamicConfig is true" in images.detail
+    assert "base revision" in images.detail
 
 
 def test_merged_clusterconfig_document_counts_as_the_k0sctl_config(tmp_path: Path) -> None:
@@ -324,7 +332,7 @@ def test_install_flag_dynamic_config_is_k0s403_too(tmp_path: Path) -> None:
     write(tmp_path, "edge/k0sctl.yaml", text)
     result = check_paths(["edge"], cwd=tmp_path)
     (finding,) = only(result.findings, "K0S403")
-    assert "--enable-dynamic-config" in finding.message
+    assert "--enable-dynamic-config" in finding.detail
 
 
 @pytest.mark.parametrize(

@@ -83,10 +83,12 @@ def test_201_stale_pin_with_never(tmp_path: Path) -> None:
     [finding] = only(k2(tmp_path, "v1.30.14+k0s.0"), "K0S201")
     assert at(finding) == (8, 16)
     assert finding.node == "spec.images.coredns.version"
-    assert "quay.io/k0sproject/coredns:1.11.1" in finding.message
-    assert "k0s v1.30.14+k0s.0 air-gap bundle" in finding.message
-    assert "Never" in finding.message and "cannot start" in finding.message
-    assert "remove spec.images.coredns" in finding.message
+    assert finding.message == (
+        "coredns pinned image quay.io/k0sproject/coredns:1.11.1 is not in the v1.30.14+k0s.0 air-gap bundle"
+    )
+    assert finding.fix == "remove spec.images.coredns or bundle the pinned image"
+    assert "Never" in finding.detail and "cannot start" in finding.detail
+    assert "remove the pin so k0s runs its own quay.io/k0sproject/coredns:1.11.4" in finding.detail
 
 
 def test_201_clean_when_pin_is_the_target_default(tmp_path: Path) -> None:
@@ -115,9 +117,9 @@ def test_201_airgapped_cluster_with_if_not_present(tmp_path: Path) -> None:
     write(tmp_path, "k0sctl.yaml", text)
     [finding] = only(k2(tmp_path), "K0S201")
     assert at(finding) == (21, 22)
-    assert "kubeproxy" in finding.message and "quay.io/k0sproject/kube-proxy:v1.29.4" in finding.message
-    assert "IfNotPresent" in finding.message and "air-gapped" in finding.message
-    assert "quay.io" in finding.message  # the registry the node would try
+    assert "kubeproxy pinned image quay.io/k0sproject/kube-proxy:v1.29.4 is not in" in finding.message
+    assert "IfNotPresent" in finding.detail and "air-gapped" in finding.detail
+    assert "tries to pull it from quay.io" in finding.detail  # the registry the node would try
 
 
 def test_201_airgapped_if_not_present_may_pull_from_a_known_registry(tmp_path: Path) -> None:
@@ -178,9 +180,11 @@ def test_201_airgap_list_misses_a_default(tmp_path: Path, catalog: Catalog) -> N
     [finding] = only(k2(tmp_path, "v1.30.14+k0s.0", options=options), "K0S201")
     assert at(finding) == (5, 26)
     assert finding.node == "spec.images.default_pull_policy"
-    assert "quay.io/k0sproject/coredns:1.11.4" in finding.message
-    assert "list.txt" in finding.message and "cannot start" in finding.message
-    assert "k0s airgap list-images" in finding.message
+    assert finding.message == (
+        "coredns default image quay.io/k0sproject/coredns:1.11.4 is not in the air-gap image list list.txt"
+    )
+    assert finding.fix == "add the image to list.txt"
+    assert "cannot start" in finding.detail and "k0s airgap list-images" in finding.detail
     complete = Options(airgap_images=frozenset(defaults_of(catalog, "v1.30.14+k0s.0")))
     assert only(k2(tmp_path, "v1.30.14+k0s.0", options=complete), "K0S201") == []
 
@@ -255,7 +259,7 @@ def test_201_digest_mismatch_is_missing(tmp_path: Path, catalog: Catalog) -> Non
     )
     [finding] = only(k2(tmp_path, "v1.30.14+k0s.0", options=options), "K0S201")
     assert at(finding) == (8, 16)
-    assert DIGEST in finding.message
+    assert f"@{DIGEST[:19]}…" in finding.message and DIGEST in finding.detail
 
 
 def test_201_registry_with_port(tmp_path: Path, catalog: Catalog) -> None:
@@ -328,10 +332,12 @@ def test_202_pushgateway_not_rewritten_before_1_29_14(tmp_path: Path) -> None:
     [finding] = only(k2(tmp_path), "K0S202")
     assert at(finding) == (13, 23)
     assert finding.node == "spec.k0s.config.spec.images.repository"
-    assert "pushgateway" in finding.message
-    assert "quay.io/k0sproject/pushgateway-ttl:1.4.0-k0s.0" in finding.message
-    assert "registry.example.com/lcm/k0sproject/pushgateway-ttl" in finding.message
-    assert "v1.29.14+k0s.0" in finding.message
+    assert finding.message == (
+        "k0s v1.29.13+k0s.0 does not apply spec.images.repository to pushgateway: "
+        "it pulls quay.io/k0sproject/pushgateway-ttl:1.4.0-k0s.0"
+    )
+    assert "registry.example.com/lcm/k0sproject/pushgateway-ttl" in finding.fix
+    assert "v1.29.14+k0s.0" in finding.detail
 
 
 def test_202_pushgateway_rewritten_from_1_29_14(tmp_path: Path) -> None:
@@ -369,8 +375,12 @@ def test_202_pause_in_1_27(tmp_path: Path) -> None:
     )
     [finding] = only(k2(tmp_path, "1.27"), "K0S202")
     assert at(finding) == (5, 17)
-    assert "pause" in finding.message and "registry.k8s.io/pause:3.8" in finding.message
-    assert "no setting" in finding.message and "v1.28.2+k0s.0" in finding.message
+    assert "to pause: it pulls registry.k8s.io/pause:3.8" in finding.message
+    assert (
+        finding.fix
+        == "import registry.k8s.io/pause:3.8 on the workers or mirror registry.k8s.io in containerd"
+    )
+    assert "no setting" in finding.detail and "v1.28.2+k0s.0" in finding.detail
     assert only(k2(tmp_path, "1.28"), "K0S202") == []
 
 
@@ -391,9 +401,9 @@ def test_202_repository_applied_twice(tmp_path: Path) -> None:
     )
     [finding] = only(k2(tmp_path, "v1.30.14+k0s.0"), "K0S202")
     assert at(finding) == (8, 16)
-    assert "registry.example.com/lcm/lcm/k0sproject/coredns:1.11.4" in finding.message
-    assert "write the image as k0sproject/coredns" in finding.message
-    assert "v1.31.12+k0s.0" in finding.message
+    assert "pulls registry.example.com/lcm/lcm/k0sproject/coredns:1.11.4" in finding.message
+    assert finding.fix.startswith("write the image as k0sproject/coredns")
+    assert "v1.31.12+k0s.0" in finding.detail
     # the release with the idempotency guard leaves the name alone
     assert only(k2(tmp_path, "v1.31.12+k0s.0"), "K0S202") == []
 
@@ -452,8 +462,9 @@ def test_203_always_in_airgapped_cluster(tmp_path: Path) -> None:
     config = Config(path=".k0s-policy.yaml", airgapped=True)
     [finding] = only(k2(tmp_path, "1.30", config=config), "K0S203")
     assert at(finding) == (5, 26)
-    assert "Always" in finding.message and "air-gapped" in finding.message
-    assert ".k0s-policy.yaml" in finding.message and "Never" in finding.message
+    assert finding.message == "default_pull_policy is Always in an air-gapped cluster (.k0s-policy.yaml)"
+    assert "Never" in finding.fix and "IfNotPresent" in finding.fix
+    assert "never used" in finding.detail
 
 
 def test_203_always_in_connected_cluster_is_fine(tmp_path: Path) -> None:
@@ -480,7 +491,7 @@ def test_204_envoy_pulls_while_the_rest_never_does(tmp_path: Path) -> None:
     assert at(finding) == (25, 32)
     assert finding.node == "spec.k0s.config.spec.network.nodeLocalLoadBalancing.envoyProxy.imagePullPolicy"
     assert "imagePullPolicy Always" in finding.message and "default_pull_policy is Never" in finding.message
-    assert "air-gapped" in finding.message
+    assert "air-gapped" in finding.message and "loses its connection" in finding.detail
 
 
 def test_204_same_policy_is_fine(tmp_path: Path) -> None:
@@ -517,8 +528,10 @@ def test_205_never_without_bundle(tmp_path: Path) -> None:
     write(tmp_path, "k0sctl.yaml", NO_BUNDLE)
     [finding] = only(k2(tmp_path), "K0S205")
     assert at(finding) == (12, 32)
-    assert "Never" in finding.message and "/var/lib/k0s/images" in finding.message
-    assert "k0sctl.yaml" in finding.message and "ErrImageNeverPull" in finding.message
+    assert (
+        finding.message == "default_pull_policy is Never, but no host in k0sctl.yaml uploads an image bundle"
+    )
+    assert "/var/lib/k0s/images" in finding.fix and "ErrImageNeverPull" in finding.detail
 
 
 def test_205_never_with_repository_is_fine(tmp_path: Path) -> None:
@@ -546,8 +559,11 @@ def test_206_never_ignored_before_1_26(tmp_path: Path) -> None:
     write(tmp_path, "k0s.yaml", NEVER)
     [finding] = only(k2(tmp_path, "v1.25.16+k0s.0"), "K0S206")
     assert at(finding) == (5, 26)
-    assert "ignores" in finding.message and "IfNotPresent" in finding.message
-    assert "v1.26.0+k0s.0" in finding.message and "pull" in finding.message
+    assert (
+        finding.message
+        == "default_pull_policy is Never, but k0s v1.25.16+k0s.0 ignores it and uses IfNotPresent"
+    )
+    assert "v1.26.0+k0s.0" in finding.fix and "Never protects nothing" in finding.detail
 
 
 def test_206_if_not_present_before_1_26_is_fine(tmp_path: Path) -> None:

@@ -109,10 +109,12 @@ def test_kube_proxy_pin_of_another_minor_is_k0s301_at_the_version(tmp_path: Path
     assert (finding.path, finding.line, finding.column) == ("c/k0s.yaml", 7, 16)
     assert finding.severity is Severity.ERROR
     assert finding.node == "spec.images.kubeproxy.version"
-    assert "Kubernetes 1.29 image" in finding.message
-    assert "Kubernetes 1.30.5 kubelets" in finding.message
-    assert "same minor as its kubelet" in finding.message
-    assert "quay.io/k0sproject/kube-proxy:v1.30.5" in finding.message
+    assert finding.message == (
+        "kubeproxy pinned to a Kubernetes 1.29 image, but k0s v1.30.5+k0s.0 runs 1.30.5 kubelets"
+    )
+    assert finding.fix == "remove spec.images.kubeproxy or pin a v1.30.x image"
+    assert "same minor as its kubelet" in finding.detail
+    assert "quay.io/k0sproject/kube-proxy:v1.30.5" in finding.detail
 
 
 def test_windows_kube_proxy_hostprocess_tag_is_parsed(tmp_path: Path) -> None:
@@ -165,12 +167,14 @@ def test_plan_two_minors_above_k0sctl_is_k0s302(tmp_path: Path) -> None:
     (finding,) = only(result.findings, "K0S302")
     assert (finding.path, finding.line, finding.column) == ("prod/plan.yaml", 10, 18)
     assert finding.node == "spec.commands[0].k0supdate.version"
-    assert "k0supdate.version" in finding.message
-    assert "from k0s v1.29.4+k0s.0 (k0sctl spec.k0s.version (prod/k0sctl.yaml:12))" in finding.message
-    assert "2 minor releases at once" in finding.message
-    assert "one minor at a time" in finding.message
-    assert "Install 1.30 (newest patch v1.30." in finding.message
-    assert "then 1.31" in finding.message
+    assert finding.message == (
+        "this Plan's k0supdate.version moves k0s v1.29.4+k0s.0 to v1.31.1+k0s.0, 2 minor releases at once"
+    )
+    assert finding.fix == "upgrade through 1.30 first (each on its newest patch), then 1.31"
+    assert "at v1.29.4+k0s.0 (declared by k0sctl spec.k0s.version (prod/k0sctl.yaml:12))" in finding.detail
+    assert "one minor at a time" in finding.detail
+    assert "Install 1.30 (newest patch v1.30." in finding.detail
+    assert "then 1.31" in finding.detail
     assert only(result.findings, "K0S303") == []
 
 
@@ -180,9 +184,11 @@ def test_airgapupdate_three_minors_names_both_intermediate_minors(tmp_path: Path
     result = check_paths(["prod"], cwd=tmp_path)
     (finding,) = only(result.findings, "K0S302")
     assert finding.node == "spec.commands[0].airgapupdate.version"
-    assert "1.30 (newest patch" in finding.message
-    assert "then 1.31 (newest patch" in finding.message
-    assert "then 1.32" in finding.message
+    assert "3 minor releases at once" in finding.message
+    assert "through 1.30, 1.31 first" in finding.fix
+    assert "1.30 (newest patch" in finding.detail
+    assert "then 1.31 (newest patch" in finding.detail
+    assert "then 1.32" in finding.detail
 
 
 def test_one_minor_plan_is_clean(tmp_path: Path) -> None:
@@ -204,8 +210,9 @@ def test_k0sctl_two_minors_above_the_base_revision_is_k0s302(tmp_path: Path) -> 
     result = check_paths(["prod"], cwd=tmp_path, options=options)
     (finding,) = only(result.findings, "K0S302")
     assert (finding.path, finding.line, finding.column) == ("prod/k0sctl.yaml", 12, 14)
-    assert "from k0s v1.29.4+k0s.0 (the base revision) to v1.31.1+k0s.0" in finding.message
-    assert "Install 1.30" in finding.message
+    assert "moves k0s v1.29.4+k0s.0 to v1.31.1+k0s.0" in finding.message
+    assert "at v1.29.4+k0s.0 (declared by the base revision)" in finding.detail
+    assert "Install 1.30" in finding.detail
 
 
 def test_one_minor_change_against_the_base_revision_is_clean(tmp_path: Path) -> None:
@@ -228,7 +235,7 @@ def test_plan_to_an_older_minor_is_k0s303(tmp_path: Path) -> None:
     assert finding.severity is Severity.ERROR
     assert "back to v1.28.15+k0s.0" in finding.message
     assert "does not support downgrades" in finding.message
-    assert "restore a backup" in finding.message
+    assert "restore a backup" in finding.fix and "k0sctl refuses them" in finding.detail
     assert only(result.findings, "K0S302") == []
 
 
@@ -238,7 +245,8 @@ def test_k0sctl_below_the_base_revision_is_k0s303(tmp_path: Path) -> None:
     result = check_paths(["prod"], cwd=tmp_path, options=options)
     (finding,) = only(result.findings, "K0S303")
     assert (finding.line, finding.column) == (12, 14)
-    assert "from k0s v1.30.5+k0s.0 (the base revision) back to v1.30.4+k0s.0" in finding.message
+    assert "moves k0s v1.30.5+k0s.0 back to v1.30.4+k0s.0" in finding.message
+    assert "at v1.30.5+k0s.0 (declared by the base revision)" in finding.detail
 
 
 def test_same_release_spelled_differently_is_not_a_downgrade(tmp_path: Path) -> None:
@@ -258,7 +266,8 @@ def test_two_plans_to_different_versions_is_k0s304(tmp_path: Path) -> None:
     result = check_paths(["prod"], cwd=tmp_path)
     (finding,) = only(result.findings, "K0S304")
     assert (finding.path, finding.line) == ("prod/later/plan.yaml", 10)
-    assert "declared at two k0s versions" in finding.message
+    assert finding.message == "cluster declared at two k0s versions: v1.30.5+k0s.0 and v1.30.4+k0s.0"
+    assert "the checks use v1.30.5+k0s.0" in finding.detail
 
 
 def test_one_plan_one_version_is_not_k0s304(tmp_path: Path) -> None:
@@ -280,7 +289,7 @@ def test_plan_not_named_autopilot_is_k0s305_error(tmp_path: Path) -> None:
     assert finding.severity is Severity.ERROR
     assert "named 'upgrade-to-130'" in finding.message
     assert "never runs" in finding.message
-    assert "metadata.name: autopilot" in finding.message
+    assert finding.fix == "set metadata.name: autopilot"
 
 
 def test_platform_without_sha256_is_k0s305_warning(tmp_path: Path) -> None:
@@ -291,8 +300,8 @@ def test_platform_without_sha256_is_k0s305_warning(tmp_path: Path) -> None:
     assert (finding.path, finding.line, finding.column) == ("prod/plan.yaml", 12, 11)
     assert finding.severity is Severity.WARNING
     assert finding.node == "spec.commands[0].k0supdate.platforms.linux-amd64"
-    assert "linux-amd64" in finding.message
-    assert "no sha256" in finding.message
+    assert finding.message == "k0supdate platform linux-amd64 gives a download url but no sha256"
+    assert "without verifying it" in finding.detail
 
 
 @pytest.mark.parametrize(
@@ -307,7 +316,7 @@ def test_airgapupdate_on_controller_workers_is_k0s305_warning(tmp_path: Path, ro
     assert (finding.path, finding.line, finding.column) == ("prod/plan.yaml", 9, 7)
     assert finding.severity is Severity.WARNING
     assert "SchedulableWait" in finding.message
-    assert "#7303" in finding.message
+    assert "#7303" in finding.fix and "#7304" in finding.detail
 
 
 def test_good_plan_is_clean(tmp_path: Path) -> None:

@@ -36,6 +36,9 @@ def add_parser(sub: Any) -> None:
     options.add_scale_options(check)
     check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
     check.add_argument(
+        "-v", "--verbose", action="store_true", help="text: print each finding's detail (the why) under it"
+    )
+    check.add_argument(
         "--diff-base", metavar="REF", help="PR mode: report only what the change against REF introduces"
     )
     check.add_argument(
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         selection = common.selection(args)
         result, report = _run_working_tree(args, cwd, catalog, selection)
         report.show_suppressed = args.show_suppressed
+        report.verbose = args.verbose
         report.fail_on = args.fail_on
         common.write_reports(args, report)
     except common.UsageError as err:
@@ -136,6 +140,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
             )
             report.notes.append(f"baseline {args.baseline}: {known} known findings not shown{stale}")
         report.show_suppressed = args.show_suppressed
+        report.verbose = args.verbose
         report.fail_on = args.fail_on
         if not args.write_baseline:
             common.write_reports(args, report)

@@ -72,7 +72,11 @@ def run_explain(args: argparse.Namespace) -> int:
         return common.error(f"unknown rule {rule_id!r}; `k0s-policy rules` lists them")
     page = files("checker.ruledocs") / f"{rule.id}.md"
     if page.is_file():
-        sys.stdout.write(page.read_text(encoding="utf-8"))
+        from checker.report.model import rule_docs_uri
+
+        text = page.read_text(encoding="utf-8")
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.write(f"\nOnline: {rule_docs_uri(rule.id)}\n")
     else:
         sys.stdout.write(f"{rule.id} {rule.name} ({rule.severity})\n\n{rule.summary}\n")
     return options.EXIT_OK

@@ -116,10 +116,7 @@ class NearMiss:
 
     @property
     def message(self) -> str:
-        return (
-            f"apiVersion {self.api_version!r} / kind {self.kind!r} looks like a k0s object but is not one "
-            f"k0s or k0sctl reads, so nothing in it takes effect; did you mean {self.suggestion}?"
-        )
+        return f"apiVersion {self.api_version!r} / kind {self.kind!r} is not read by k0s or k0sctl"
 
 
 Classified = K0sObject | NearMiss

@@ -45,8 +45,8 @@ class Pin:
 
 def component_label(component: str) -> str:
     labels = {
-        "nllb.envoyProxy": "the node-local load balancer (envoy)",
-        "nllb.traefik": "the node-local load balancer (traefik)",
+        "nllb.envoyProxy": "NLLB envoy",
+        "nllb.traefik": "NLLB traefik",
     }
     return labels.get(component, component)
 

@@ -206,7 +206,10 @@ def _markdown_findings(out: TextIO, title: str, findings: list[Finding], level: 
         return
     out.write(f"{'#' * level} {title}\n\n")
     for finding in findings:
-        out.write(f"- **{finding.severity} {finding.rule}** `{_cell(_where(finding))}`: {finding.message}\n")
+        text = finding.message
+        if finding.fix:
+            text += ("" if text.endswith((".", "?", "!")) else ".") + f" Fix: {finding.fix}"
+        out.write(f"- **{finding.severity} {finding.rule}** `{_cell(_where(finding))}`: {text}\n")
     out.write("\n")
 
 
@@ -234,12 +237,19 @@ def _markdown_drift(out: TextIO, drift: list[Drift]) -> None:
         out.write("</details>\n\n")
 
 
-def write_text(audit: Audit, out: TextIO, remediate: bool = False) -> None:
-    """The terminal report: one line per finding and drift, then a verdict."""
+def write_text(audit: Audit, out: TextIO, remediate: bool = False, verbose: bool = False) -> None:
+    """The terminal report: one line per finding (its fix below it, with ``verbose`` its detail) and
+    per drift, then a verdict."""
     write = out.write
     write(f"audit of {_checked(audit)}; live state: {audit.live.source if audit.live else 'not read'}\n\n")
     for finding in audit.active:
         write(f"{_where(finding)}: {finding.severity} {finding.rule} {finding.message}\n")
+        if finding.fix:
+            write(f"    fix: {finding.fix}\n")
+        if verbose and finding.detail:
+            from checker.report.text import wrap_detail
+
+            write(wrap_detail(finding.detail))
         commit = audit.introduced.get(finding.fingerprint)
         if commit is not None:
             write(f"    introduced by {commit.describe()}\n")
@@ -273,11 +283,13 @@ def write_text(audit: Audit, out: TextIO, remediate: bool = False) -> None:
 AUDIT_FORMATS = ("text", "json", "markdown", "sarif", "junit", "github", "gitlab", "policyreport")
 
 
-def write_format(audit: Audit, format_name: str, out: TextIO, *, remediate: bool = False) -> None:
+def write_format(
+    audit: Audit, format_name: str, out: TextIO, *, remediate: bool = False, verbose: bool = False
+) -> None:
     """One report of the audit: its own text, JSON and Markdown, or any check format over its
     findings (repository and live), so code scanning and CI dashboards read audits too."""
     if format_name == "text":
-        write_text(audit, out, remediate=remediate)
+        write_text(audit, out, remediate=remediate, verbose=verbose)
     elif format_name == "json":
         write_json(audit, out)
     elif format_name == "markdown":

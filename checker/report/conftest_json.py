@@ -41,6 +41,7 @@ def _result(finding: Finding) -> dict[str, Any]:
             "severity": str(finding.severity),
             "query": f"data.{OWN_NAMESPACE}.{finding.rule}",
         }
+        metadata |= {key: value for key, value in (("fix", finding.fix), ("detail", finding.detail)) if value}
     if finding.suppressed_by:
         metadata["suppressed_by"] = finding.suppressed_by
     return {

@@ -15,7 +15,8 @@ token, in which the runner interprets nothing.
 
 Job summary. When ``GITHUB_STEP_SUMMARY`` names a file, a Markdown report is appended to it: the
 counts, the clusters with their target release, and a table of the findings (at most
-``SUMMARY_ROWS``, linked to the lines when the run's repository and commit are known).
+``SUMMARY_ROWS``, linked to the lines when the run's repository and commit are known), each with its
+fix and, folded under "why", its detail.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def step_summary(report: ReportInput, env: Mapping[str, str]) -> str:
         for finding in ordered[:SUMMARY_ROWS]:
             severity = f"{finding.severity} (suppressed)" if finding.suppressed_by else str(finding.severity)
             where = _link(finding, env)
-            lines.append(f"| {severity} | {finding.rule} | {where} | {_cell(_message(finding))} |")
+            lines.append(f"| {severity} | {finding.rule} | {where} | {_summary_cell(finding)} |")
         if len(ordered) > SUMMARY_ROWS:
             lines.append("")
             lines.append(
@@ -151,6 +152,15 @@ def _message(finding: Finding) -> str:
     if finding.fix and finding.fix not in finding.message:
         return f"{finding.message}\nFix: {finding.fix}"
     return finding.message
+
+
+def _summary_cell(finding: Finding) -> str:
+    """The message and fix, and the detail folded under a "why" toggle (the markup is ours; every
+    text in it is escaped by _cell)."""
+    cell = _cell(_message(finding))
+    if finding.detail:
+        cell += f"<details><summary>why</summary>{_cell(finding.detail)}</details>"
+    return cell
 
 
 def _plain(finding: Finding) -> str:

@@ -19,7 +19,9 @@ SEVERITIES = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.IN
 
 
 def entry(finding: Finding) -> dict[str, Any]:
-    description = finding.message if not finding.fix else f"{finding.message} Fix: {finding.fix}"
+    description = finding.message
+    if finding.fix:  # messages are one sentence without a full stop; the fix follows as a second one
+        description += ("" if description.endswith((".", "?", "!")) else ".") + f" Fix: {finding.fix}"
     return {
         "type": "issue",
         "engine_name": "k0s-policy",

@@ -1,4 +1,8 @@
-"""Machine-readable report, versioned: {"version": 1, "findings": [...], "summary": {...}}."""
+"""Machine-readable report, versioned: {"version": 1, "findings": [...], "summary": {...}}.
+
+Fields are only ever added within a version: ``detail`` (the why, always present, "" when a finding
+has none) and ``docs`` (the rule's page, for rules of the registry) came after the first release.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 from typing import Any, TextIO
 
 from checker.findings import Finding
-from checker.report.model import ReportInput
+from checker.report.model import ReportInput, rule_docs_uri
 
 FORMAT_VERSION = 1
 
@@ -22,9 +26,13 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "cluster": finding.cluster,
         "node": finding.node,
         "fingerprint": finding.fingerprint,
+        "detail": finding.detail,
     }
     if finding.fix:
         entry["fix"] = finding.fix
+    docs = rule_docs_uri(finding.rule)
+    if docs:
+        entry["docs"] = docs
     if finding.suppressed_by:
         entry["suppressed"] = finding.suppressed_by
     return entry

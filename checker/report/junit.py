@@ -145,6 +145,8 @@ def _finding_text(finding: Finding) -> str:
     )
     if finding.fix and finding.fix not in finding.message:
         text += f"\n    fix: {finding.fix}"
+    if finding.detail:
+        text += f"\n    why: {finding.detail}"
     if finding.suppressed_by:
         text += f"\n    suppressed: {finding.suppressed_by}"
     return text

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from checker.findings import Finding, counts
 
 if TYPE_CHECKING:
     from checker.workflows.check import Result
+
+RULE_DOCS_URI = "https://github.com/k0s-policy/k0s-policy/blob/main/docs/rules/{id}.md"
+
+
+@cache
+def rule_page(rule_id: str) -> str | None:
+    """The rule's documentation page as shipped in the package, or None (custom policies)."""
+    page = files("checker.ruledocs") / f"{rule_id}.md"
+    return page.read_text(encoding="utf-8") if page.is_file() else None
+
+
+def rule_docs_uri(rule_id: str) -> str:
+    """Where the rule's page is read online, "" for ids without a page."""
+    return RULE_DOCS_URI.format(id=rule_id) if rule_page(rule_id) is not None else ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,7 @@ class ReportInput:
     input_errors: list[str] = field(default_factory=list)
     tool_version: str = ""
     show_suppressed: bool = False
+    verbose: bool = False  # --verbose: text output prints each finding's detail under it
     fail_on: str = "error"  # --fail-on: reports that mark failures (JUnit) agree with the exit code
     checked: list[CheckedObject] = field(default_factory=list)
     # PR mode and baselines: remarks on the comparison, what the change fixed (None: not asked

@@ -21,19 +21,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from functools import cache
-from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 from urllib.parse import quote
 
 from checker.findings import Finding, Severity
-from checker.report.model import ReportInput
+from checker.report.model import RULE_DOCS_URI, ReportInput, rule_page
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "k0s-policy"
 INFORMATION_URI = "https://github.com/k0s-policy/k0s-policy"
-RULE_DOCS_URI = "https://github.com/k0s-policy/k0s-policy/blob/main/docs/rules/{id}.md"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "k0sPolicy/v1"
 LEVELS: dict[Severity, str] = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -84,7 +81,7 @@ def rule_descriptors(findings: Sequence[Finding]) -> list[dict[str, Any]]:
     from checker.rules import ALL_RULES  # only SARIF needs the registry's metadata
 
     descriptors = [
-        _descriptor(rule.id, rule.name, rule.summary, rule.severity, _page(rule.id)) for rule in ALL_RULES
+        _descriptor(rule.id, rule.name, rule.summary, rule.severity, rule_page(rule.id)) for rule in ALL_RULES
     ]
     known = {rule.id for rule in ALL_RULES}
     extra: dict[str, Severity] = {}
@@ -114,12 +111,6 @@ def _descriptor(
     return descriptor
 
 
-@cache
-def _page(rule_id: str) -> str | None:
-    page = files("checker.ruledocs") / f"{rule_id}.md"
-    return page.read_text(encoding="utf-8") if page.is_file() else None
-
-
 def _what_it_does(page: str | None, summary: str) -> str:
     """The first paragraph of the page's "What it does" section, as one line of text. A sentence
     that introduces a list (ends with a colon) is dropped; the summary stands in when nothing is left."""
@@ -144,8 +135,12 @@ def _results(findings: Iterable[Finding], index: dict[str, int]) -> Iterable[dic
     for finding in findings:
         fingerprint = finding.fingerprint
         occurrence = seen[(finding.rule, fingerprint)] = seen.get((finding.rule, fingerprint), 0) + 1
+        # The message first (alert lists show its first line), then the why and the fix. Plain text
+        # only: a Markdown message would render links and images from the repository under check.
         message = finding.message
-        if finding.fix and finding.fix not in message:
+        if finding.detail:
+            message = f"{message}\n{finding.detail}"
+        if finding.fix and finding.fix not in finding.message:
             message = f"{message}\nFix: {finding.fix}"
         location: dict[str, Any] = {
             "physicalLocation": {
@@ -166,7 +161,12 @@ def _results(findings: Iterable[Finding], index: dict[str, int]) -> Iterable[dic
                 "primaryLocationLineHash": f"{fingerprint}:{occurrence}",
             },
         }
-        properties = {"cluster": finding.cluster, "yamlPath": finding.node, "fix": finding.fix}
+        properties = {
+            "cluster": finding.cluster,
+            "yamlPath": finding.node,
+            "fix": finding.fix,
+            "detail": finding.detail,
+        }
         properties = {key: value for key, value in properties.items() if value}
         if properties:
             result["properties"] = properties

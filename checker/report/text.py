@@ -1,7 +1,13 @@
-"""Human-readable report: `path:line:col: severity RULE message`, grouped by file, then a summary."""
+"""Human-readable report: `path:line:col: severity RULE message`, grouped by file, then a summary.
+
+Each finding is one line, then an indented `fix:` line; with ``--verbose`` its detail (the why for
+this cluster) follows, wrapped and indented, so the default output stays one screen-readable line
+per problem.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from itertools import groupby
 from typing import TextIO
 
@@ -33,6 +39,8 @@ def write(report: ReportInput, out: TextIO) -> None:
                 out.write(f"    suppressed: {finding.suppressed_by}\n")
             elif finding.fix and finding.fix not in finding.message:
                 out.write(f"    fix: {finding.fix}\n")
+            if report.verbose and finding.detail:
+                out.write(wrap_detail(finding.detail))
         out.write("\n")
     _comparison_sections(report, out)
     for error in report.input_errors:
@@ -50,6 +58,23 @@ def write(report: ReportInput, out: TextIO) -> None:
         f"{report.files_read} files read, {report.documents} documents checked, {len(report.clusters)} cluster{'' if len(report.clusters) == 1 else 's'}: "
         f"{', '.join(parts)}{suppressed}; {len(report.skipped)} checks skipped\n"
     )
+
+
+DETAIL_WIDTH = 100
+DETAIL_INDENT = "      "
+
+
+def wrap_detail(text: str) -> str:
+    """The detail under its finding, wrapped at DETAIL_WIDTH; commands and image names stay whole."""
+    lines = textwrap.wrap(
+        " ".join(text.split()),
+        width=DETAIL_WIDTH,
+        initial_indent=DETAIL_INDENT,
+        subsequent_indent=DETAIL_INDENT,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "".join(f"{line}\n" for line in lines)
 
 
 def _comparison_sections(report: ReportInput, out: TextIO) -> None:

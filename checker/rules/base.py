@@ -8,6 +8,7 @@ from typing import Any
 
 from checker.config import Config
 from checker.findings import Finding, Severity
+from checker.inputs.imageref import ImageRef
 from checker.inputs.yamldoc import YamlPath
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject
@@ -42,6 +43,7 @@ class Context:
         *,
         at_key: bool = False,
         fix: str = "",
+        detail: str = "",
         severity: Severity | None = None,
         **data: Any,
     ) -> Finding:
@@ -56,6 +58,7 @@ class Context:
             cluster=self.cluster.name,
             node=obj.describe(node),
             fix=fix,
+            detail=detail,
             data=data,
         )
 
@@ -64,6 +67,38 @@ class Context:
 
 
 Check = Callable[[Context], Iterable[Finding]]
+
+# Messages are one sentence of at most about MESSAGE_LENGTH characters (tests hold every finding to
+# MESSAGE_LIMIT); the why goes into the finding's detail, what to do into its fix.
+MESSAGE_LENGTH = 120
+MESSAGE_LIMIT = 140
+_DIGEST_SHOWN = 12  # hex digits of a digest a message shows; the node and the detail have all of it
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """Text from the repository as a message quotes it: at most ``limit`` characters, cut with "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fit(*variants: str, limit: int = MESSAGE_LENGTH) -> str:
+    """The first of the message's wordings, most complete first, that keeps to ``limit`` (else the
+    last, shortest one)."""
+    return next((text for text in variants if len(text) <= limit), variants[-1])
+
+
+def brief_image(ref: ImageRef, beside: ImageRef | None = None, *, short: bool = False) -> str:
+    """An image as a message shows it: only the tag (and digest) when ``beside`` has the same name, the
+    whole reference otherwise (``short``: its last path segment after "…/"); digests cut to their first
+    hex digits."""
+    digest = ""
+    if ref.digest is not None:
+        algorithm, _, hexdigits = ref.digest.partition(":")
+        shown = hexdigits[:_DIGEST_SHOWN] + ("…" if len(hexdigits) > _DIGEST_SHOWN else "")
+        digest = f"@{algorithm}:{shown}"
+    if beside is not None and beside.canonical_name() == ref.canonical_name() and ref.tag is not None:
+        return ref.tag + digest
+    name = f"…/{ref.name.rsplit('/', 1)[-1]}" if short and "/" in ref.name else ref.name
+    return name + (f":{ref.tag}" if ref.tag is not None else "") + digest
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from checker.rules.base import Context, Rule
 from checker.validate.schemas import SCHEMA_RULE_ID
 
 
-def _first_object_finding(ctx: Context, rule: Rule, message: str) -> Iterator[Finding]:
+def _first_object_finding(ctx: Context, rule: Rule, message: str, fix: str, detail: str) -> Iterator[Finding]:
     """Points at the node that declared the version, or at the cluster's first object."""
     source = ctx.cluster.target_source
     if source is not None and source.obj is not None:
-        yield ctx.finding(rule, source.obj, source.node, message)
+        yield ctx.finding(rule, source.obj, source.node, message, fix=fix, detail=detail)
         return
     if ctx.cluster.objects:
-        yield ctx.finding(rule, ctx.cluster.objects[0], (), message)
+        yield ctx.finding(rule, ctx.cluster.objects[0], (), message, fix=fix, detail=detail)
 
 
 def check_unknown_release(ctx: Context) -> Iterator[Finding]:
@@ -24,26 +24,42 @@ def check_unknown_release(ctx: Context) -> Iterator[Finding]:
     if not cluster.target_error:
         return
     source = cluster.target_source
-    origin = f" (from {source.where})" if source else ""
-    message = (
-        f"cannot check against k0s {source.version if source else '?'}{origin}: {cluster.target_error}. "
-        "Rules that need release data were skipped for this cluster; fix the version, or update "
-        "k0s-policy if the release is newer than its data."
+    version = source.version if source else "?"
+    origin = f" The version is declared by {source.where}." if source else ""
+    if len(version) > 40:
+        version = version[:39] + "…"
+    error = cluster.target_error
+    reason = "not in the release data" if "release data" in cluster.target_error else "not a k0s version"
+    yield from _first_object_finding(
+        ctx,
+        UNKNOWN_RELEASE,
+        f"cannot check against k0s {version}: {reason}; rules that need release data were skipped",
+        "correct the version, or update k0s-policy (or its release data) if the release is newer",
+        f"{error}.{origin} Rules that need release data were skipped for this cluster.",
     )
-    yield from _first_object_finding(ctx, UNKNOWN_RELEASE, message)
 
 
 def check_target_note(ctx: Context) -> Iterator[Finding]:
     cluster = ctx.cluster
     if cluster.assumed_newest and cluster.patch is not None:
-        message = (
-            f"no k0s version is declared for this cluster (no --k0s-version, .k0s-policy.yaml entry, "
-            f"k0sctl spec.k0s.version or Plan); checked against the newest known release "
-            f"{cluster.patch.version}. Declare the version to check against the release you run."
+        yield from _first_object_finding(
+            ctx,
+            TARGET_NOTE,
+            f"no k0s version is declared for this cluster; checked against the newest known {cluster.patch.version}",
+            "declare the version (k0sctl spec.k0s.version, .k0s-policy.yaml or --k0s-version)",
+            "Without a declared version (no --k0s-version, .k0s-policy.yaml entry, k0sctl spec.k0s.version "
+            "or Plan) the checks assume the newest release in the data; declare the version to check "
+            "against the release you run.",
         )
-        yield from _first_object_finding(ctx, TARGET_NOTE, message)
     elif cluster.target is not None and cluster.target.note:
-        yield from _first_object_finding(ctx, TARGET_NOTE, cluster.target.note)
+        yield from _first_object_finding(
+            ctx,
+            TARGET_NOTE,
+            cluster.target.note,
+            "declare a version that is in the release data, or update k0s-policy",
+            "The release data has no entry for exactly this version, so the checks use the nearest "
+            "release it knows.",
+        )
 
 
 YAML_ERROR = Rule(

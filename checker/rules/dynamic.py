@@ -245,14 +245,16 @@ def _whole_block_images(ctx: Context, obj: K0sObject, release: Release, patch: P
         PERSISTS_DEFAULTS,
         obj,
         triggers[0][0],
-        f"with dynamic config the first controller copies this config into the ClusterConfig object, and "
-        f"k0s {patch.version} drops spec.images there only when the whole block equals its defaults. "
-        f"Here {causes} makes it differ, so k0s will write all {len(components)} default "
-        f"images of {patch.version} with their versions (such as {example}) into the object. At the next "
-        f"upgrade the new controllers inherit these as deliberate pins and keep running the {patch.minor} "
-        f"images{_never_clause(obj)}. Fix: {advice}; or, after bootstrap, remove the image entries from the "
-        f"object with `k0s config edit`, keeping only the settings you chose.{_object_note(ctx)}",
+        f"{triggers[0][1]} makes k0s {patch.version} store all {len(components)} default images in the "
+        "dynamic-config object",
         fix="after bootstrap, remove the persisted image entries with `k0s config edit`",
+        detail=f"With dynamic config the first controller copies this config into the ClusterConfig object, "
+        f"and k0s {patch.version} drops spec.images there only when the whole block equals its defaults. "
+        f"Here {causes} makes it differ, so k0s writes all {len(components)} default images of "
+        f"{patch.version} with their versions (such as {example}) into the object. At the next upgrade the "
+        f"new controllers inherit these as deliberate pins and keep running the {patch.minor} "
+        f"images{_never_clause(obj)}. To avoid it, {advice}; after bootstrap, remove the image entries from "
+        f"the object with `k0s config edit`, keeping only the settings you chose.{_object_note(ctx)}",
         subject="images",
     )
 
@@ -273,14 +275,16 @@ def _whole_block_network(ctx: Context, obj: K0sObject, release: Release, patch: 
         PERSISTS_DEFAULTS,
         obj,
         settings[0],
-        f"with dynamic config the first controller copies this config into the ClusterConfig object, and "
-        f"k0s {patch.version} keeps spec.network there whenever it differs from the defaults. {first}"
+        f"a non-default spec.network makes k0s {patch.version} store the default envoy image in the "
+        "dynamic-config object",
+        fix="after bootstrap, remove the persisted envoy image with `k0s config edit`",
+        detail=f"With dynamic config the first controller copies this config into the ClusterConfig object, "
+        f"and k0s {patch.version} keeps spec.network there whenever it differs from the defaults. {first}"
         f"{more} makes it differ, and k0s fills in the node-local load balancer's default envoy image, so "
         f"{envoy} is written into the object with its version. At the next upgrade the new controllers "
         f"inherit it as a deliberate pin and keep running the {patch.minor} envoy{_never_clause(obj)}. "
-        f"Fix: {advice}; or, after bootstrap, remove spec.network.nodeLocalLoadBalancing.envoyProxy.image "
+        f"To avoid it, {advice}; after bootstrap, remove spec.network.nodeLocalLoadBalancing.envoyProxy.image "
         f"from the object with `k0s config edit`.{_object_note(ctx)}",
-        fix="after bootstrap, remove the persisted envoy image with `k0s config edit`",
         subject="network",
     )
 
@@ -303,15 +307,17 @@ def _rewritten_defaults(ctx: Context, obj: K0sObject, release: Release, patch: P
         PERSISTS_DEFAULTS,
         obj,
         REPOSITORY_PATH,
-        f"with dynamic config the first controller copies this config into the ClusterConfig object. "
+        f"with spec.images.repository set, k0s {patch.version} stores {len(rewritten)} rewritten default images "
+        "in the dynamic-config object",
+        fix="after bootstrap, remove the persisted image entries with `k0s config edit`",
+        detail=f"With dynamic config the first controller copies this config into the ClusterConfig object. "
         f"k0s {patch.version} leaves default images out of it, but it compares them before applying "
         f"spec.images.repository: with the repository set, none of the {len(rewritten)} rewritten images "
         f"(such as {example}) looks like a default, so all of them are written with their versions "
         f"(k0s issue #7708).{envoy} At the next upgrade the new controllers inherit these as deliberate "
-        f"pins and keep running the {patch.minor} images{_never_clause(obj)}. Fix: {advice}; or, after "
+        f"pins and keep running the {patch.minor} images{_never_clause(obj)}. To avoid it, {advice}; after "
         "bootstrap, remove the image entries from the object with `k0s config edit`, keeping only the "
         f"repository.{_object_note(ctx)}",
-        fix="after bootstrap, remove the persisted image entries with `k0s config edit`",
         subject="repository",
     )
 
@@ -364,12 +370,12 @@ def check_node_local_in_object(ctx: Context) -> Iterator[Finding]:
                 NODE_LOCAL_IN_OBJECT,
                 obj,
                 path,
-                f"{key} is a node-local setting: each controller takes it from its own k0s.yaml, never from "
-                f"the dynamic-config object ({why}). Setting it here changes nothing. Fix: set it in the "
-                "controllers' config (k0sctl spec.k0s.config, or k0s.yaml on each controller) and remove it "
-                "from the object.",
+                f"{key} is node-local: k0s ignores it in the dynamic-config object",
                 at_key=True,
                 fix=f"move {key} to the controllers' k0s.yaml and remove it here",
+                detail=f"Each controller takes {key} from its own k0s.yaml, never from the dynamic-config "
+                f"object ({why}), so setting it here changes nothing. Set it in the controllers' config "
+                "(k0sctl spec.k0s.config, or k0s.yaml on each controller) and remove it from the object.",
                 subject=".".join(str(p) for p in path),
             )
 
@@ -405,14 +411,15 @@ def check_k0sctl_drift(ctx: Context) -> Iterator[Finding]:
                 K0SCTL_DRIFT,
                 obj,
                 path,
-                f"{why}, so k0sctl hands {key} to the cluster only at the first bootstrap; afterwards it "
-                "writes each controller only spec.api, spec.network and spec.storage. Later edits to this "
-                "setting in Git never reach the running cluster, whose ClusterConfig object is what counts. "
-                "Change it with `k0s config edit` (or `k0sctl config edit`) and keep the object itself in "
-                "Git. (Until changes are compared against the base revision, every cluster-wide setting in "
-                "such a file is reported.)",
+                f"with dynamic config, k0sctl applies {key} only at the first bootstrap",
                 at_key=True,
                 fix="make cluster-wide changes with `k0s config edit` and keep the object in Git",
+                detail=f"Because {why}, k0sctl hands {key} to the cluster only at the first "
+                "bootstrap; afterwards it writes each controller only spec.api, spec.network and spec.storage. "
+                "Later edits to this setting in Git never reach the running cluster, whose ClusterConfig "
+                "object is what counts. Change it with `k0s config edit` (or `k0sctl config edit`) and keep "
+                "the object itself in Git. (Until changes are compared against the base revision, every "
+                "cluster-wide setting in such a file is reported.)",
                 subject=".".join(str(p) for p in path),
             )
 

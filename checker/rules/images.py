@@ -20,7 +20,7 @@ from checker.k0s.pins import (
     running_name,
 )
 from checker.k0s.releases import Patch, Release
-from checker.rules.base import Context, Rule
+from checker.rules.base import MESSAGE_LIMIT, Context, Rule, brief_image, clip, fit
 
 
 def _target(ctx: Context) -> tuple[Release, Patch] | None:
@@ -43,10 +43,8 @@ def _pins(ctx: Context) -> Iterator[tuple[K0sObject, Release, Patch, list[Pin]]]
 def _removal_advice(obj: K0sObject, pin: Pin) -> str:
     where = obj.describe(pin.node)
     if obj.is_cluster_object:
-        return (
-            f"remove {where} from the ClusterConfig object (`k0s config edit`), so k0s uses its own default"
-        )
-    return f"remove {where} so k0s uses the default of the release it runs"
+        return f"remove {where} with `k0s config edit`"
+    return f"remove {where}"
 
 
 def _matches_target(pin: Pin, patch: Patch, repository: str) -> bool:
@@ -95,9 +93,38 @@ def _consequence(
 def _name_owner(owners: list[tuple[Patch, str]], persisted: Patch | None) -> str:
     """Name the release that most likely wrote the pin: the one whose full set the object carries."""
     if persisted is not None and any(p.version == persisted.version for p, _ in owners):
-        others = len({p.version for p, _ in owners}) - 1
-        return f"k0s {persisted.version}" + (f" (and {others} other releases)" if others else "")
+        return f"k0s {persisted.version}"
     return describe_owners(owners)
+
+
+def _few_owners(owners: list[tuple[Patch, str]]) -> str:
+    """The releases a pinned image is the default of, in few words: "13 k0s releases up to v1.30.13"."""
+    versions = sorted({patch.version: patch for patch, _ in owners}.values(), key=lambda p: p.parsed)
+    if len(versions) == 1:
+        return f"k0s {versions[0].version}"
+    return f"{len(versions)} k0s releases up to {versions[-1].version}"
+
+
+def _default_ref(patch: Patch, component: str) -> ImageRef | None:
+    default = patch.images.get(component)
+    return ImageRef.parse(default) if default else None
+
+
+def _tag_follows(ctx: Context, obj: K0sObject, pin: Pin, patch: Patch) -> str:
+    """What happens to the tag k0s fills in when a pin names only the image (issue #10, item 6)."""
+    written = obj.get(*pin.node)
+    if not isinstance(written, dict) or written.get("version") not in (None, ""):
+        return ""
+    tag = pin.ref.tag if pin.ref is not None else None
+    if obj.is_cluster_object or ctx.cluster.dynamic_config:
+        return (
+            f" No version is written, so k0s fills in the release's tag ({tag}); with dynamic config that "
+            "version is stored in the ClusterConfig object and stays there on later upgrades."
+        )
+    return (
+        f" No version is written, so k0s fills in the tag of the release it runs ({tag} on {patch.version}): "
+        "the tag follows each upgrade, the image name does not."
+    )
 
 
 def check_pins(ctx: Context) -> Iterator[Finding]:
@@ -111,43 +138,71 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                     INVALID_IMAGE,
                     obj,
                     pin.anchor,
-                    f"{pin.label}: {pin.written!r} is not an image reference k0s can use: {pin.error}",
+                    f"{pin.label} image {clip(pin.written)!r} is not a valid image reference",
+                    fix="write the image as [registry/]name with its version as a tag, optionally @sha256:<digest>",
+                    detail=f"{pin.error[:1].upper()}{pin.error[1:]}. k0s rejects the config, or the container runtime pulls something "
+                    "other than what was meant.",
+                    subject=pin.component,
                 )
                 continue
             default = patch.images.get(pin.component, "")
+            default_ref = _default_ref(patch, pin.component)
+            pinned = brief_image(pin.ref, default_ref)
             if _matches_target(pin, patch, repository):
                 yield ctx.finding(
                     REDUNDANT_PIN,
                     obj,
                     pin.anchor,
-                    f"{pin.label} is pinned to {pin.written}, which is exactly the default of the target "
-                    f"k0s {patch.version}. The pin changes nothing today and goes stale at the next upgrade, "
-                    f"when k0s would bring a newer image. Fix: {_removal_advice(obj, pin)}.",
+                    f"{pin.label} pinned to {pinned}, exactly the default of target k0s {patch.version}",
                     fix=_removal_advice(obj, pin),
+                    detail=f"The pin of {pin.written} changes nothing today and goes stale at the next "
+                    "upgrade: k0s would bring a newer image, but the pin keeps this one. Without the pin k0s "
+                    "runs the default of the release it runs.",
                     subject=pin.component,
                 )
                 continue
             owners = _other_owners(ctx, pin, patch, repository)
             if owners:
+                older = any(owner.parsed < patch.parsed for owner, _ in owners)
+                owner = _name_owner(owners, persisted) if older else f"newer k0s ({owners[-1][0].minor})"
                 yield ctx.finding(
                     STALE_PIN,
                     obj,
                     pin.anchor,
-                    f"{pin.label} is pinned to {pin.written}, the default of {_name_owner(owners, persisted)}; "
-                    f"this cluster targets k0s {patch.version}, whose default is {default or 'different'}. "
-                    f"{_consequence(obj, ctx, pin, owners, patch)} Fix: {_removal_advice(obj, pin)}.",
+                    fit(
+                        f"{pin.label} pinned to {pinned}, the default of {owner}; cluster targets {patch.version}",
+                        f"{pin.label} pinned to {brief_image(pin.ref, default_ref, short=True)}, the default of "
+                        f"{owner}; cluster targets {patch.version}",
+                        f"{pin.label} pinned to {brief_image(pin.ref, default_ref, short=True)}, a default of "
+                        f"{_few_owners(owners)}; cluster targets {patch.version}",
+                        f"{pin.label} pinned to the default of {owner}; cluster targets {patch.version}",
+                        f"{pin.label} pinned to a default of {_few_owners(owners)}; cluster targets {patch.version}",
+                    ),
                     fix=_removal_advice(obj, pin),
+                    detail=f"{pin.written} is the default of {describe_owners(owners)}; this cluster targets k0s "
+                    f"{patch.version}, whose default is {default or 'different'}. "
+                    f"{_consequence(obj, ctx, pin, owners, patch)} k0s never updates an image written in the "
+                    "config; without the pin it runs the default of the release it runs.",
                     subject=pin.component,
                     release=owners[-1][0].version,
                 )
                 continue
+            shipped = (
+                f"k0s {patch.version} ships {default}" if default else f"k0s {patch.version} has no default"
+            )
             yield ctx.finding(
                 CUSTOM_PIN,
                 obj,
                 pin.anchor,
-                f"{pin.label} is pinned to {pin.written}, which is no k0s release's default "
-                f"(k0s {patch.version} ships {default or 'no such image'}). k0s will not update it on upgrades: "
-                "keep it in step with each k0s release by hand, or remove it.",
+                fit(
+                    f"{pin.label} pinned to {brief_image(pin.ref)}, which no k0s release ships by default",
+                    f"{pin.label} pinned to {brief_image(pin.ref, short=True)}, which no k0s release ships by "
+                    "default",
+                    limit=MESSAGE_LIMIT,  # the registry and path of a custom image are the point
+                ),
+                fix=f"keep {obj.describe(pin.node)} in step with each k0s release by hand, or remove it",
+                detail=f"{shipped}. k0s does not update a custom image on upgrades: from now on you keep "
+                f"this component in step with each release.{_tag_follows(ctx, obj, pin, patch)}",
                 subject=pin.component,
             )
 
@@ -221,32 +276,35 @@ def check_persisted_defaults(ctx: Context) -> Iterator[Finding]:
         repository = repository_of(obj)
         default_pins = [p for p in pins if p.ref is not None and index.owners(p.ref, repository)]
         patch_ops = _json_patch(obj, default_pins)
+        entries = ", ".join(obj.describe(p.node) for p in default_pins)
         if obj.is_cluster_object:
             how = (
                 "This is the signature of defaults persisted by a controller running that release with dynamic "
-                "config; newer controllers treat them as deliberate pins. Clean the object with `k0s config edit` "
-                "or the kubectl patch in the fix."
+                "config; newer controllers treat them as deliberate pins and keep running the old images. "
+                "Remove the entries with `k0s config edit`, or at once with: kubectl patch clusterconfig "
+                f"{obj.name or 'k0s'} -n kube-system --type=json -p '{patch_ops}'"
             )
             fix = (
-                f"kubectl patch clusterconfig {obj.name or 'k0s'} -n kube-system --type=json -p '{patch_ops}'"
+                f"remove the {len(default_pins)} default image entries from the object with `k0s config edit`"
             )
         else:
             how = (
                 "A file like this usually comes from `k0s config create` of that release or from an exported "
-                "ClusterConfig object. Delete these image entries and keep only settings you chose."
+                "ClusterConfig object; k0s treats every entry as a deliberate pin and never updates it. Delete "
+                f"these entries and keep only settings you chose: {entries}."
             )
-            fix = "delete these entries from this file: " + ", ".join(
-                obj.describe(p.node) for p in default_pins
-            )
+            fix = f"delete the {len(default_pins)} default image entries, keep only settings you chose"
         yield ctx.finding(
             PERSISTED_DEFAULTS,
             obj,
             IMAGES_PATH,
-            f"this ClusterConfig carries the complete default image set of k0s {owner.version} "
-            f"({len(default_pins)} images), but the cluster targets k0s {patch.version}. {how}",
+            f"ClusterConfig carries all {len(default_pins)} default images of k0s {owner.version}; "
+            f"target is k0s {patch.version}",
             at_key=True,
             fix=fix,
+            detail=how,
             release=owner.version,
+            patch=patch_ops,
         )
 
 

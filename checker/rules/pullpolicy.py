@@ -30,7 +30,7 @@ from checker.k0s.pins import (
 )
 from checker.k0s.releases import PULL_POLICIES, Patch, Release, minor_key
 from checker.k0s.repository import rewrite_repository
-from checker.rules.base import Context, Rule
+from checker.rules.base import Context, Rule, brief_image, fit
 
 POLICY_PATH: YamlPath = (*IMAGES_PATH, "default_pull_policy")
 REPOSITORY_PATH: YamlPath = (*IMAGES_PATH, "repository")
@@ -143,7 +143,7 @@ def check_airgap_images(ctx: Context) -> Iterator[Finding]:
             set_name = f"the air-gap image list {source}"
         else:
             allowed = _bundle_images(view.patch, view.repository)
-            set_name = f"the k0s {view.patch.version} air-gap bundle"
+            set_name = f"the {view.patch.version} air-gap bundle"
         for component, (ref, pin) in view.running().items():
             if _contains(allowed, ref):
                 continue
@@ -152,13 +152,13 @@ def check_airgap_images(ctx: Context) -> Iterator[Finding]:
             if _only_doubled(view, component, pin, allowed):
                 continue  # K0S202 explains the doubled repository; one finding per cause
             anchor = pin.anchor if pin is not None else (POLICY_PATH if view.written else ())
-            fix = _airgap_fix(view, component, ref, pin, source)
             yield ctx.finding(
                 NOT_IN_AIRGAP_SET,
                 view.obj,
                 anchor,
-                _airgap_message(ctx, view, component, ref, pin, set_name, never, fix),
-                fix=fix,
+                _airgap_message(view, component, ref, pin, set_name),
+                fix=_airgap_fix(view, component, ref, pin, source),
+                detail=_airgap_detail(ctx, view, component, ref, pin, source, never),
                 subject=component,
                 image=str(ref),
             )
@@ -177,18 +177,25 @@ def _only_doubled(view: _View, component: str, pin: Pin | None, allowed: Iterabl
     return _contains(allowed, once)
 
 
-def _airgap_message(
+def _airgap_message(view: _View, component: str, ref: ImageRef, pin: Pin | None, set_name: str) -> str:
+    label = component_label(component)
+    origin = "pinned image" if pin is not None else "default image"
+    return fit(
+        f"{label} {origin} {brief_image(ref)} is not in {set_name}",
+        f"{label} image {brief_image(ref)} is not in {set_name}",
+        f"{label} image {brief_image(ref, short=True)} is not in {set_name}",
+    )
+
+
+def _airgap_detail(
     ctx: Context,
     view: _View,
     component: str,
     ref: ImageRef,
     pin: Pin | None,
-    set_name: str,
+    source: str | None,
     never: bool,
-    fix: str,
 ) -> str:
-    label = component_label(component)
-    origin = f"is pinned to run {ref}" if pin is not None else f"runs its default image {ref}"
     if never:
         why = (
             "With default_pull_policy: Never a node only starts images that are already on disk and "
@@ -205,24 +212,28 @@ def _airgap_message(
             f"{_registry_of(ref)}; this cluster is air-gapped ({ctx.cluster.airgap_reason}), the pull "
             "cannot succeed and the pod cannot start."
         )
-    return f"{label} {origin}, which is not in {set_name}. {why} Fix: {fix}."
+    default = view.patch.effective_images(view.repository).get(component)
+    if source is not None:
+        where = (
+            f"Add {ref} to {source} and to the bundle built from it (`k0s airgap list-images` of "
+            f"k0s {view.patch.version} prints what the release needs)"
+        )
+    else:
+        where = f"Add {ref} to the image bundle in {AIRGAP_IMAGE_DIR} on every worker"
+    if pin is not None and default is not None and not _contains(_parsed_list(frozenset({default})), ref):
+        where += f", or remove the pin so k0s runs its own {default}"
+    return f"{why} {where}."
 
 
 def _airgap_fix(view: _View, component: str, ref: ImageRef, pin: Pin | None, source: str | None) -> str:
     default = view.patch.effective_images(view.repository).get(component)
-    if source is not None:
-        add = (
-            f"add {ref} to {source} and to the bundle built from it (`k0s airgap list-images` of "
-            f"k0s {view.patch.version} prints what the release needs)"
-        )
-    else:
-        add = f"add {ref} to the image bundle in {AIRGAP_IMAGE_DIR} on every worker"
+    add = f"add the image to {source}" if source is not None else "bundle the image"
     if (
         pin is not None
         and default is not None
         and not any(_same(ref, d) for d in _parsed_list(frozenset({default})))
     ):
-        return f"remove {view.obj.describe(pin.node)} so k0s runs its own {default}, or {add}"
+        return f"remove {view.obj.describe(pin.node)} or {add.replace('the image', 'the pinned image')}"
     return add
 
 
@@ -270,22 +281,35 @@ def _not_applied(ctx: Context, view: _View, component: str, ref: ImageRef, pin: 
     upgrade = f"upgrade to k0s {later.version} or later, which rewrites it" if later else ""
     path = view.release.image_paths.get(component)
     if path:
-        fix = f"set {path}.image to {mirrored.name} so the mirror is named explicitly"
-        fix += f", or {upgrade}" if upgrade else ""
+        fix = f"set {path}.image to {mirrored.name}"
+        how = f"Name the mirror explicitly: set {path}.image to {mirrored.name}"
+        how += f", or {upgrade}." if upgrade else "."
     else:
-        fix = (
-            f"k0s {view.patch.minor} has no setting for this image: import {ref} on the workers "
-            f"(image bundle in {AIRGAP_IMAGE_DIR}) or configure a containerd mirror for {_registry_of(ref)}"
+        fix = f"import {brief_image(ref)} on the workers or mirror {_registry_of(ref)} in containerd"
+        how = (
+            f"k0s {view.patch.minor} has no setting for this image: import {ref} on the workers (image "
+            f"bundle in {AIRGAP_IMAGE_DIR}) or configure a containerd mirror for {_registry_of(ref)}"
         )
-        fix += f"; or {upgrade}" if upgrade else ""
+        how += f"; or {upgrade}." if upgrade else "."
     message = (
-        f"spec.images.repository is {repository}, but k0s {view.patch.version} does not apply it to "
-        f"{label}: the node pulls {ref} from {_registry_of(ref)} instead of {mirrored}. A cluster that can "
-        f"reach only {repository} cannot pull this image and the pod does not start. Fix: {fix}."
+        f"k0s {view.patch.version} does not apply spec.images.repository to {label}: it pulls "
+        f"{brief_image(ref)}"
+    )
+    detail = (
+        f"spec.images.repository is {repository}, but the node pulls {ref} from {_registry_of(ref)} instead "
+        f"of {mirrored}. A cluster that can reach only {repository} cannot pull this image and the pod "
+        f"does not start. {how}"
     )
     anchor = pin.anchor if pin is not None else REPOSITORY_PATH
     return ctx.finding(
-        REPOSITORY_NOT_APPLIED, view.obj, anchor, message, fix=fix, subject=component, image=str(ref)
+        REPOSITORY_NOT_APPLIED,
+        view.obj,
+        anchor,
+        message,
+        fix=fix,
+        detail=detail,
+        subject=component,
+        image=str(ref),
     )
 
 
@@ -299,17 +323,30 @@ def _applied_twice(ctx: Context, view: _View, component: str, ref: ImageRef, pin
     if rest and rewrite_repository(rest, repository, idempotent=False) == pin.ref.name:
         fix = f"write the image as {rest} and let k0s put {repository} in front"
     else:
-        fix = f"write the image with its original registry and let k0s replace it with {repository}"
-    if guarded is not None:
-        fix += f", or upgrade to k0s {guarded.version} or later, which leaves such names alone"
-    message = (
-        f"{component_label(component)} is pinned to {pin.written}, whose name already starts with the "
-        f"repository {repository}. k0s {view.patch.version} applies the repository rewrite without checking "
-        f"for that, so the node really pulls {ref}, a path your registry does not serve, and the pod does "
-        f"not start. Fix: {fix}."
+        fix = f"write the image with its original registry; k0s replaces it with {repository}"
+    upgrade = (
+        f" Or upgrade to k0s {guarded.version} or later, which leaves such names alone." if guarded else ""
+    )
+    message = fit(
+        f"{component_label(component)} already names the repository; k0s {view.patch.version} adds it "
+        f"again and pulls {brief_image(ref)}",
+        f"{component_label(component)} names the repository already; k0s {view.patch.version} pulls "
+        f"{brief_image(ref)}",
+    )
+    detail = (
+        f"The pin {pin.written} starts with the repository {repository}. k0s {view.patch.version} applies the "
+        f"repository rewrite without checking for that, so the node really pulls {ref}, a path your "
+        f"registry does not serve, and the pod does not start.{upgrade}"
     )
     return ctx.finding(
-        REPOSITORY_NOT_APPLIED, view.obj, pin.anchor, message, fix=fix, subject=component, image=str(ref)
+        REPOSITORY_NOT_APPLIED,
+        view.obj,
+        pin.anchor,
+        message,
+        fix=fix,
+        detail=detail,
+        subject=component,
+        image=str(ref),
     )
 
 
@@ -322,19 +359,19 @@ def check_always_in_airgap(ctx: Context) -> Iterator[Finding]:
     for view in _views(ctx):
         if view.written != "Always" or not view.patch.pull_policy_honoured:
             continue  # before 1.26 k0s ignores the value: K0S206
-        fix = (
-            "set default_pull_policy to Never (only bundled images run) or IfNotPresent (bundled images "
-            "first, pulls only for missing ones)"
-        )
         yield ctx.finding(
             ALWAYS_IN_AIRGAP,
             view.obj,
             POLICY_PATH,
-            f"default_pull_policy is Always, but this cluster is air-gapped ({ctx.cluster.airgap_reason}). "
-            "With Always the kubelet contacts the registry before every start of a k0s system pod and does "
-            "not fall back to the copy on disk, so the imported bundle is never used and the pods fail to "
-            f"start whenever no registry can be reached. Fix: {fix}.",
-            fix=fix,
+            fit(
+                f"default_pull_policy is Always in an air-gapped cluster ({ctx.cluster.airgap_reason})",
+                "default_pull_policy is Always in this air-gapped cluster",
+            ),
+            fix="set default_pull_policy to Never (bundled images only) or IfNotPresent (bundle first)",
+            detail=f"The cluster is air-gapped ({ctx.cluster.airgap_reason}). With Always the kubelet contacts the registry before every start of a k0s system pod "
+            "and does not fall back to the copy on disk, so the imported bundle is never used and the pods "
+            "fail to start whenever no registry can be reached. Never runs only bundled images; "
+            "IfNotPresent uses the bundle first and pulls only missing images.",
         )
 
 
@@ -358,27 +395,24 @@ def check_envoy_policy(ctx: Context) -> Iterator[Finding]:
             written = f"default_pull_policy is unset ({view.effective})"
         if _PULL_RANK[policy] > _PULL_RANK[view.effective]:
             effect = (
-                "envoy is the one k0s pod that reaches for a registry "
+                "Envoy is the one k0s pod that reaches for a registry "
                 + ("at every start" if policy == "Always" else "when its image is missing")
                 + "; in this air-gapped cluster that pull fails, and without envoy a worker loses its "
-                "connection to the API servers"
+                "connection to the API servers."
             )
         else:
             effect = (
-                "envoy never pulls while the other k0s images may, so a missing envoy image breaks every "
-                "worker's path to the API servers while the rest of the cluster looks healthy"
+                "Envoy never pulls while the other k0s images may, so a missing envoy image breaks every "
+                "worker's path to the API servers while the rest of the cluster looks healthy."
             )
-        fix = (
-            f"remove {view.obj.describe(ENVOY_POLICY_PATH)} (envoy then follows default_pull_policy) or "
-            f"set it to {view.effective}"
-        )
         yield ctx.finding(
             ENVOY_POLICY_DIFFERS,
             view.obj,
             ENVOY_POLICY_PATH,
-            f"the node-local load balancer's envoy uses imagePullPolicy {policy}, but {written} in this "
-            f"air-gapped cluster ({ctx.cluster.airgap_reason}): {effect}. Fix: {fix}.",
-            fix=fix,
+            f"NLLB envoy uses imagePullPolicy {policy}, but {written} in this air-gapped cluster",
+            fix=f"remove envoyProxy.imagePullPolicy (envoy then follows default_pull_policy) or set it to {view.effective}",
+            detail=f"The cluster is air-gapped ({ctx.cluster.airgap_reason}). {effect} Without its own "
+            f"setting, {view.obj.describe(ENVOY_POLICY_PATH)} follows default_pull_policy.",
         )
 
 
@@ -392,19 +426,17 @@ def check_never_without_bundle(ctx: Context) -> Iterator[Finding]:
     for view in _views(ctx):
         if view.written != "Never" or view.repository or not view.patch.pull_policy_honoured:
             continue
-        fix = (
-            f"add a spec.hosts[].files entry that uploads the k0s {view.patch.version} image bundle with "
-            f"dstDir: {AIRGAP_IMAGE_DIR} on every worker, or drop default_pull_policy: Never"
-        )
         yield ctx.finding(
             NEVER_WITHOUT_BUNDLE,
             view.obj,
             POLICY_PATH,
-            f"default_pull_policy is Never, but no host in {k0sctl.path} uploads an image bundle to "
-            f"{AIRGAP_IMAGE_DIR} and spec.images.repository is not set. Workers then run only images that "
-            "are already on disk; on a fresh node there are none, and CoreDNS, kube-proxy, konnectivity and "
-            f"the network plugin stay in ErrImageNeverPull. Fix: {fix}.",
-            fix=fix,
+            f"default_pull_policy is Never, but no host in {k0sctl.path} uploads an image bundle",
+            fix=f"upload the k0s {view.patch.version} image bundle to {AIRGAP_IMAGE_DIR}, or drop Never",
+            detail=f"No spec.hosts[].files entry has dstDir: {AIRGAP_IMAGE_DIR} and spec.images.repository is "
+            "not set. Workers then run only images that are already on disk; on a fresh node there are none, "
+            "and CoreDNS, kube-proxy, konnectivity and the network plugin stay in ErrImageNeverPull. Add a "
+            f"spec.hosts[].files entry that uploads the k0s {view.patch.version} image bundle with dstDir: "
+            f"{AIRGAP_IMAGE_DIR} on every worker, or drop default_pull_policy: Never.",
         )
 
 
@@ -424,18 +456,15 @@ def check_ignored_policy(ctx: Context) -> Iterator[Finding]:
         )
         if view.written == "Never":
             consequence = "Never protects nothing: " + consequence
-        fix = (
-            f"upgrade to {upgrade} or later, where the setting takes effect; until then make sure every image "
-            "the cluster runs is in the bundle on each worker"
-        )
         yield ctx.finding(
             POLICY_IGNORED,
             view.obj,
             POLICY_PATH,
-            f"default_pull_policy is {view.written}, but k0s {view.patch.version} ignores it: releases "
-            "before 1.26 read the key and then always use IfNotPresent for their images. "
-            f"{consequence[0].upper()}{consequence[1:]}. Fix: {fix}.",
-            fix=fix,
+            f"default_pull_policy is {view.written}, but k0s {view.patch.version} ignores it and uses IfNotPresent",
+            fix=f"upgrade to {upgrade} or later; until then bundle every image on each worker",
+            detail="Releases before 1.26 read the key and then always use IfNotPresent for their images. "
+            f"{consequence[0].upper()}{consequence[1:]}. From {upgrade} on the setting takes effect; until "
+            "then make sure every image the cluster runs is in the bundle on each worker.",
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from packaging.version import Version
 
@@ -45,15 +46,16 @@ def check_declared_versions_disagree(ctx: Context) -> Iterator[Finding]:
             anchor = other if other.obj is not None else first
             if anchor.obj is None:
                 anchor = next((s for s in group if s.obj is not None), None) or anchor
-            message = (
-                f"this cluster is declared at two k0s versions: {first.version} by {first.where} and "
-                f"{other.version} by {other.where}. Only one can be right; the checks use {first.version}. "
-                "Make every declaration name the same release."
-            )
+            message = f"cluster declared at two k0s versions: {first.version} and {other.version}"
+            found = {
+                "fix": f"make every declaration name the same release (checked against {first.version})",
+                "detail": f"{first.version} is declared by {first.where}, {other.version} by {other.where}. "
+                f"Only one can be right; the checks use {first.version}.",
+            }
             if anchor.obj is not None:
-                yield ctx.finding(VERSIONS_DISAGREE, anchor.obj, anchor.node, message)
+                yield ctx.finding(VERSIONS_DISAGREE, anchor.obj, anchor.node, message, **found)
             elif ctx.cluster.objects:
-                yield ctx.finding(VERSIONS_DISAGREE, ctx.cluster.objects[0], (), message)
+                yield ctx.finding(VERSIONS_DISAGREE, ctx.cluster.objects[0], (), message, **found)
 
 
 # --- K0S301 --------------------------------------------------------------------------------------------
@@ -97,12 +99,12 @@ def check_kube_proxy_skew(ctx: Context) -> Iterator[Finding]:
                 KUBE_PROXY_SKEW,
                 obj,
                 pin.anchor,
-                f"{pin.label} is pinned to {pin.written}, a Kubernetes {pinned[0]}.{pinned[1]} image, but "
-                f"k0s {patch.version} runs Kubernetes {patch.kubernetes} kubelets. k0s requires kube-proxy on "
-                f"a node to be of the same minor as its kubelet (stricter than the upstream Kubernetes "
-                f"policy). Fix: remove the pin so k0s runs its own kube-proxy{shipped}, or pin a "
-                f"v{kubelet[0]}.{kubelet[1]}.x image.",
+                f"{pin.label} pinned to a Kubernetes {pinned[0]}.{pinned[1]} image, but k0s {patch.version} "
+                f"runs {patch.kubernetes} kubelets",
                 fix=f"remove {obj.describe(pin.node)} or pin a v{kubelet[0]}.{kubelet[1]}.x image",
+                detail=f"{pin.written} is a Kubernetes {pinned[0]}.{pinned[1]} image. k0s requires kube-proxy "
+                "on a node to be of the same minor as its kubelet (stricter than the upstream Kubernetes "
+                f"policy). Without the pin k0s runs its own kube-proxy{shipped}.",
                 subject=pin.component,
             )
 
@@ -153,34 +155,50 @@ def intermediate_minors(catalog: Catalog, older: str, newer: str) -> list[str]:
     return steps
 
 
-def _skip_message(subject: str, old: VersionSource, new: VersionSource, catalog: Catalog) -> str:
+@dataclass(frozen=True)
+class _Upgrade:
+    """An upgrade problem: the rule it breaks and the finding's three texts."""
+
+    rule: Rule
+    message: str
+    fix: str
+    detail: str
+
+
+def _skip(subject: str, old: VersionSource, new: VersionSource, catalog: Catalog) -> _Upgrade:
     steps = intermediate_minors(catalog, old.version, new.version)
     apart = minor_key(new.version)[1] - minor_key(old.version)[1]
     target_minor = "{}.{}".format(*minor_key(new.version))
     order = " then ".join(steps)
-    return (
-        f"{subject} moves the cluster from k0s {old.version} ({old.where}) to {new.version}, {apart} minor "
-        f"releases at once. k0s supports upgrading one minor at a time, and neither autopilot nor k0sctl "
-        f"stops a bigger jump. Install {order} first (each on its newest patch), then {target_minor}."
+    minors = ", ".join(step.split(" ")[0] for step in steps)
+    return _Upgrade(
+        SKIPS_MINOR,
+        f"{subject} moves k0s {old.version} to {new.version}, {apart} minor releases at once",
+        f"upgrade through {minors} first (each on its newest patch), then {target_minor}",
+        f"The cluster is at {old.version} (declared by {old.where}). k0s supports upgrading one minor at a time, "
+        f"and neither autopilot nor k0sctl stops a bigger jump. Install {order} first, then {target_minor}.",
     )
 
 
-def _downgrade_message(subject: str, old: VersionSource, new: VersionSource) -> str:
-    return (
-        f"{subject} moves the cluster from k0s {old.version} ({old.where}) back to {new.version}. k0s does "
-        "not support downgrades (k0sctl refuses them): to return to an older release, restore a backup "
-        "taken on that release (`k0s backup` / `k0s restore`) instead of rolling the version back."
+def _downgrade(subject: str, old: VersionSource, new: VersionSource) -> _Upgrade:
+    return _Upgrade(
+        DOWNGRADE,
+        f"{subject} moves k0s {old.version} back to {new.version}; k0s does not support downgrades",
+        "restore a backup taken on the older release (`k0s backup` / `k0s restore`) instead",
+        f"The cluster is at {old.version} (declared by {old.where}). k0s does not support downgrades (k0sctl "
+        "refuses them): to return to an older release, restore a backup taken on that release "
+        "(`k0s backup` / `k0s restore`) instead of rolling the version back.",
     )
 
 
-def _compare(ctx: Context, old: VersionSource, new: VersionSource, subject: str) -> tuple[Rule, str] | None:
+def _compare(ctx: Context, old: VersionSource, new: VersionSource, subject: str) -> _Upgrade | None:
     order = version_order(old.version, new.version)
     if order is None:
         return None
     if order < 0:
-        return DOWNGRADE, _downgrade_message(subject, old, new)
+        return _downgrade(subject, old, new)
     if order > 0 and minor_key(new.version)[1] - minor_key(old.version)[1] > 1:
-        return SKIPS_MINOR, _skip_message(subject, old, new, ctx.catalog)
+        return _skip(subject, old, new, ctx.catalog)
     return None
 
 
@@ -204,8 +222,15 @@ def check_upgrade_path(ctx: Context) -> Iterator[Finding]:
             assert plan.obj is not None
             found = _compare(ctx, now, plan, f"this Plan's {plan.origin.removeprefix('Plan ')}")
             if found is not None:
-                rule, message = found
-                yield ctx.finding(rule, plan.obj, plan.node, message, release=plan.version)
+                yield ctx.finding(
+                    found.rule,
+                    plan.obj,
+                    plan.node,
+                    found.message,
+                    fix=found.fix,
+                    detail=found.detail,
+                    release=plan.version,
+                )
     base_version = ctx.options.base_versions.get(ctx.cluster.name)
     head = ctx.cluster.target_source or (current[0] if current else None)
     if base_version and head is not None:
@@ -213,8 +238,16 @@ def check_upgrade_path(ctx: Context) -> Iterator[Finding]:
         found = _compare(ctx, base, head, f"this change ({head.origin})")
         anchor = _anchor(ctx, head)
         if found is not None and anchor is not None:
-            rule, message = found
-            yield ctx.finding(rule, anchor[0], anchor[1], message, release=head.version, base=base_version)
+            yield ctx.finding(
+                found.rule,
+                anchor[0],
+                anchor[1],
+                found.message,
+                fix=found.fix,
+                detail=found.detail,
+                release=head.version,
+                base=base_version,
+            )
 
 
 # --- K0S305 --------------------------------------------------------------------------------------------
@@ -259,10 +292,10 @@ def check_autopilot_plans(ctx: Context) -> Iterator[Finding]:
                 AUTOPILOT_PLAN,
                 plan,
                 node,
-                f"this autopilot Plan is {written}; autopilot only executes the Plan named "
-                f"{PLAN_NAME!r}, so this one never runs and the update it describes never happens. "
-                f"Fix: set metadata.name: {PLAN_NAME}.",
+                f"autopilot Plan {written} never runs: autopilot only executes the Plan named {PLAN_NAME!r}",
                 fix=f"set metadata.name: {PLAN_NAME}",
+                detail="Autopilot watches one Plan by name; any other Plan is stored and ignored, so the "
+                "update it describes never happens.",
                 subject="name",
             )
         for index, kind, body in _commands(plan):
@@ -273,10 +306,11 @@ def check_autopilot_plans(ctx: Context) -> Iterator[Finding]:
                         AUTOPILOT_PLAN,
                         plan,
                         ("spec", "commands", index, kind, "platforms", platform),
-                        f"{kind} platform {platform} gives a download url but no sha256, so autopilot "
-                        "installs whatever the url serves without verifying it. Add the sha256 checksum "
-                        "of the file.",
+                        f"{kind} platform {platform} gives a download url but no sha256",
                         at_key=True,
+                        fix=f"add the file's sha256 checksum to platforms.{platform}.sha256",
+                        detail="Without a checksum autopilot installs whatever the url serves without "
+                        "verifying it.",
                         severity=Severity.WARNING,
                         subject=f"sha256:{platform}",
                     )
@@ -285,12 +319,14 @@ def check_autopilot_plans(ctx: Context) -> Iterator[Finding]:
                     AUTOPILOT_PLAN,
                     plan,
                     ("spec", "commands", index, kind),
-                    f"this Plan runs airgapupdate in a cluster whose controllers also run workloads "
-                    f"({worker_controllers}). On such nodes the worker side of autopilot does not run, "
-                    "and the plan stalls in SchedulableWait (k0s issue #7303, fixed upstream by #7304). "
-                    "Use a k0s release with that fix, or deliver the air-gap bundle another way "
-                    "(k0sctl files upload) on controller+worker nodes.",
+                    f"airgapupdate stalls in SchedulableWait on controllers that run workloads "
+                    f"({worker_controllers})",
                     at_key=True,
+                    fix="use a k0s release with the fix of k0s #7303, or upload the bundle with k0sctl",
+                    detail="On controller+worker nodes the worker side of autopilot does not run, and the "
+                    "plan stalls in SchedulableWait (k0s issue #7303, fixed upstream by #7304). Use a k0s "
+                    "release with that fix, or deliver the air-gap bundle another way (k0sctl files upload) "
+                    "on controller+worker nodes.",
                     severity=Severity.WARNING,
                     subject="airgapupdate",
                 )

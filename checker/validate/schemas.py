@@ -79,6 +79,7 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
     emitted = 0
     for error in errors:
         for path, message, at_key in _explain(error, obj):
+            message = _fit_where(message, obj.describe(path) if path else "")
             if emitted == MAX_FINDINGS_PER_OBJECT:
                 rest = len(errors) - MAX_FINDINGS_PER_OBJECT
                 mark = obj.start
@@ -104,8 +105,57 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
                 mark.column,
                 cluster=cluster,
                 node=obj.describe(path),
+                fix=_schema_fix(error, path),
+                detail=_schema_detail(error, schema_minor),
                 data={"subject": error.keyword},
             )
+
+
+def _schema_fix(error: Violation, path: YamlPath) -> str:
+    """One line of what to do about a schema problem."""
+    kind = error.keyword
+    if kind == "additionalProperties":
+        key = str(path[-1]) if path else "the field"
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        return f"rename `{key}` to `{hint[0]}`" if hint else f"remove `{key}` or move it where k0s reads it"
+    if kind == "required":
+        return f"add `{error.detail}`"
+    if kind == "enum":
+        options = ", ".join(str(v) for v in error.expected)
+        return f"use one of {options}" if len(options) <= 80 else "use one of the values in the detail"
+    if kind == "const":
+        return f"write {error.expected!r}"
+    if kind == "type":
+        expected = error.expected
+        return (
+            f"write a value of type {' or '.join(expected) if isinstance(expected, list) else expected} here"
+        )
+    return "write a value the k0s release accepts here (see the detail)"
+
+
+def _schema_detail(error: Violation, schema_minor: str) -> str:
+    """The why of a schema finding: what k0s does with the document, and what is allowed there."""
+    why = f"k0s {schema_minor} does not accept a document that breaks its schema here."
+    if error.keyword == "additionalProperties":
+        allowed = sorted((error.schema.get("properties") or {}).keys())
+        if allowed:
+            return f"{why} Allowed here: {', '.join(allowed)}."
+    if error.keyword == "pattern":
+        return f"{why} The value must match the pattern {error.expected}."
+    if error.keyword == "enum":
+        return f"{why} Allowed values: {', '.join(str(v) for v in error.expected)}."
+    return why
+
+
+MESSAGE_LENGTH = 120  # as the rules keep theirs (checker.rules.base); the detail has the rest
+
+
+def _fit_where(message: str, where: str) -> str:
+    """A message whose YAML path makes it long names only the path's last two keys ("…envoyProxy.image")."""
+    if len(message) <= MESSAGE_LENGTH or not where or where.count(".") < 2:
+        return message
+    return message.replace(where, "…" + ".".join(where.split(".")[-2:]), 1)
 
 
 def _where(obj: K0sObject, path: YamlPath) -> str:
@@ -120,9 +170,7 @@ def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, 
         allowed = sorted((error.schema.get("properties") or {}).keys())
         for key in error.detail or ():
             hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            suggestion = f"; did you mean `{hint[0]}`?" if hint else f"; allowed here: {', '.join(allowed)}"
-            if not allowed:
-                suggestion = ""
+            suggestion = f"; did you mean `{hint[0]}`?" if hint else ""
             yield (*path, key), f"{where}: unknown field `{key}`, which k0s rejects{suggestion}", True
         return
     if kind == "required":
@@ -130,7 +178,11 @@ def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, 
         return
     if kind == "enum":
         options = ", ".join(str(v) for v in error.expected)
-        yield path, f"{where}: {error.instance!r} is not allowed; use one of {options}", False
+        value = _short(error.instance) or "the value"
+        if len(options) <= 60:
+            yield path, f"{where}: {value} is none of {options}", False
+        else:
+            yield path, f"{where}: {value} is not one of the allowed values", False
         return
     if kind == "const":
         yield path, f"{where}: must be {error.expected!r}, not {error.instance!r}", False
@@ -142,11 +194,7 @@ def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, 
         yield path, f"{where}: expected {expected_text}, got {got}", False
         return
     if kind == "pattern":
-        yield (
-            path,
-            f"{where}: {error.instance!r} is not a valid value here (must match {error.expected})",
-            False,
-        )
+        yield path, f"{where}: {_short(error.instance)} is not a valid value here", False
         return
     limits = {
         "minimum": "at least",

@@ -100,6 +100,8 @@ def run_check(
                     problem.path,
                     problem.mark.line,
                     problem.mark.column,
+                    detail="What could not be read here was not checked: no rule ran on it, so it can hide "
+                    "other problems.",
                 )
             )
         if source.explicit and not source.raw.strip() and not parsed.problems and source.path != STDIN_LABEL:
@@ -129,6 +131,9 @@ def run_check(
                             mark.line,
                             mark.column,
                             node=".".join(map(str, (*item.base, "apiVersion"))),
+                            fix=f"write {item.suggestion}",
+                            detail="k0s and k0sctl skip a document whose apiVersion and kind they do not "
+                            "read, so nothing in this one takes effect.",
                         )
                     )
                 else:
@@ -245,12 +250,14 @@ def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any
             Finding(
                 INTERNAL_ERROR.id,
                 INTERNAL_ERROR.severity,
-                f"{what} failed on this cluster's documents ({type(err).__name__}: {err}); the other checks "
-                "ran. This is a bug in k0s-policy: please report it with the document.",
+                f"{what} failed on this cluster's documents ({type(err).__name__}); the other checks ran",
                 anchor.path if anchor is not None else "",
                 mark.line if mark else 1,
                 mark.column if mark else 1,
                 cluster=cluster.name,
+                fix="report this bug in k0s-policy together with the document",
+                detail=f"{type(err).__name__}: {err}. The check stopped on input it did not expect; its "
+                "findings for this cluster are missing, every other check ran.",
                 data={"subject": what},
             )
         ]
@@ -268,6 +275,11 @@ def _expired_ignores(config: Config) -> list[Finding]:
             entry.column,
             node=f"ignore[{entry.rule}]",
             fix="fix the findings and remove the entry, or move expires: to a later date",
+            detail=(
+                f"Entries with expires: stop suppressing after that date, so {entry.rule} findings in "
+                f"the paths it names count again towards --fail-on. An expired entry that stays in "
+                ".k0s-policy.yaml only hides that the deadline passed."
+            ),
             data={"subject": f"{entry.rule} {entry.expires}"},
         )
         for entry in config.expired

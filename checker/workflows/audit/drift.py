@@ -403,7 +403,9 @@ def node_drift(nodes: Iterable[LiveNode], patch: Patch) -> list[Drift]:
 # --- live version skew (K0S306) ------------------------------------------------------------------------
 
 
-def _skew_finding(node: LiveNode, cluster: str, message: str, subject: str) -> Finding:
+def _skew_finding(node: LiveNode, cluster: str, texts: tuple[str, str, str], subject: str) -> Finding:
+    """A K0S306 finding at the live node; ``texts`` are its message, fix and detail."""
+    message, fix, detail = texts
     return Finding(
         NODE_SKEW.id,
         NODE_SKEW.severity,
@@ -413,6 +415,8 @@ def _skew_finding(node: LiveNode, cluster: str, message: str, subject: str) -> F
         1,
         cluster=cluster,
         node=KUBELET_FIELD if not node.k0s_version else f"metadata: {node.k0s_version_key}",
+        fix=fix,
+        detail=detail,
         data={"subject": subject},
     )
 
@@ -440,10 +444,13 @@ def node_skew(nodes: Sequence[LiveNode], cluster: str) -> tuple[list[Finding], l
             _skew_finding(
                 newest_node,
                 cluster,
-                f"control-plane node {newest_node.name} runs {newest.text} while {oldest_node.name} runs "
-                f"{oldest.text}: {apart} minor releases apart. Control-plane nodes may be at most one minor "
-                f"apart, and k0s upgrades them one minor at a time. Bring the {oldest.minor_name} controllers "
-                f"up one minor at a time before the cluster goes further.",
+                (
+                    f"control-plane node {newest_node.name} runs {newest.text}, {apart} minors ahead of "
+                    f"{oldest_node.name} ({oldest.text})",
+                    f"bring the {oldest.minor_name} controllers up one minor at a time",
+                    "Control-plane nodes may be at most one minor apart, and k0s upgrades them one minor at "
+                    "a time; bring the oldest controllers up before the cluster goes further.",
+                ),
                 "control-plane",
             )
         )
@@ -456,10 +463,14 @@ def node_skew(nodes: Sequence[LiveNode], cluster: str) -> tuple[list[Finding], l
                 _skew_finding(
                     node,
                     cluster,
-                    f"worker {node.name} runs kubelet {kubelet.text}, newer than the oldest control plane "
-                    f"({oldest_node.name}, {oldest.text}). A kubelet must never be newer than the API server "
-                    f"it talks to. Upgrade the control plane to {kubelet.minor_name} first (controllers "
-                    f"before workers), or keep this worker on {oldest.minor_name} until then.",
+                    (
+                        f"worker {node.name} runs kubelet {kubelet.text}, newer than the oldest control "
+                        f"plane ({oldest_node.name}, {oldest.text})",
+                        f"upgrade the control plane to {kubelet.minor_name} first, or keep this worker on "
+                        f"{oldest.minor_name}",
+                        f"A kubelet must never be newer than the API server it talks to; the oldest control "
+                        f"plane is {oldest_node.name}. Upgrade controllers before workers.",
+                    ),
                     "newer-than-control-plane",
                 )
             )
@@ -471,10 +482,13 @@ def node_skew(nodes: Sequence[LiveNode], cluster: str) -> tuple[list[Finding], l
                 _skew_finding(
                     node,
                     cluster,
-                    f"worker {node.name} runs kubelet {kubelet.text}, {lag} minor releases behind the oldest "
-                    f"control plane ({oldest_node.name}, {oldest.text}); a kubelet of {kubelet.minor_name} "
-                    f"may trail by at most {allowed}. Upgrade this worker (one minor at a time) before the "
-                    "control plane moves further.",
+                    (
+                        f"worker {node.name} runs kubelet {kubelet.text}, {lag} minors behind the oldest "
+                        f"control plane ({oldest_node.name}, {oldest.text})",
+                        "upgrade this worker (one minor at a time) before the control plane moves further",
+                        f"A kubelet of {kubelet.minor_name} may trail the control plane by at most {allowed} "
+                        f"minor releases; the oldest control plane is {oldest_node.name}.",
+                    ),
                     "behind-control-plane",
                 )
             )
