@@ -182,13 +182,26 @@ def components_run(obj: K0sObject, patch: Patch, install_flags: str = "") -> lis
     network = obj.get("spec", "network")
     network = network if isinstance(network, dict) else {}
     provider = network.get("provider", "kuberouter")
-    run = ["konnectivity", "metricsserver", "coredns"]
+    disabled = disabled_components(install_flags)
+    run: list[str] = []
+    single = any(w in ("--single", "--single=true") for w in install_flags.split())
+    if "konnectivity-server" not in disabled and not single:
+        run.append("konnectivity")  # single-node controllers run no konnectivity at all
+    if "metrics-server" not in disabled:
+        run.append("metricsserver")
+    if "coredns" not in disabled:
+        run.append("coredns")
     kube_proxy = network.get("kubeProxy")
-    if not (isinstance(kube_proxy, dict) and kube_proxy.get("disabled") is True):
+    if (
+        not (isinstance(kube_proxy, dict) and kube_proxy.get("disabled") is True)
+        and "kube-proxy" not in disabled
+    ):
         run.append("kubeproxy")
     if "pause" in patch.images and patch.minor not in _NO_SANDBOX_IMAGE_MINORS:
         run.append("pause")
-    if provider == "kuberouter":
+    if "network-provider" in disabled:
+        pass  # the controllers deploy no network plugin; the user brings one
+    elif provider == "kuberouter":
         run += ["kuberouter.cni", "kuberouter.cniInstaller"]
     elif provider == "calico":
         run += ["calico.cni", "calico.node", "calico.kubecontrollers"]
@@ -198,6 +211,24 @@ def components_run(obj: K0sObject, patch: Patch, install_flags: str = "") -> lis
         kind = nllb_settings(obj).get("type", "EnvoyProxy")
         run.append("nllb.traefik" if kind == "Traefik" else "nllb.envoyProxy")
     return [c for c in run if c in patch.images]
+
+
+def disabled_components(install_flags: str) -> frozenset[str]:
+    """The k0s components named by ``--disable-components`` in a controller's install flags.
+
+    Accepts ``--disable-components=a,b`` and ``--disable-components a,b`` (also quoted), as k0s's flag
+    parser does; repeated flags add up.
+    """
+    words = install_flags.replace('"', " ").replace("'", " ").split()
+    names: set[str] = set()
+    for index, word in enumerate(words):
+        value = ""
+        if word.startswith("--disable-components="):
+            value = word.partition("=")[2]
+        elif word == "--disable-components" and index + 1 < len(words):
+            value = words[index + 1]
+        names.update(name.strip() for name in value.split(",") if name.strip())
+    return frozenset(names)
 
 
 # k0s sets the containerd sandbox (pause) image itself only from 1.27 on.
