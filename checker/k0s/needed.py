@@ -112,6 +112,9 @@ def needed_images(cluster: Cluster, catalog: Catalog, patch: Patch | None = None
     flags = " ".join(host_install_flags(k0sctl)) if k0sctl is not None else ""
     hosts = worker_hosts(k0sctl)
     sources: list[K0sObject] = list(cluster.configs)
+    exported = [obj for obj in sources if obj.is_cluster_object]
+    if cluster.dynamic_config and exported:
+        sources = exported  # with dynamic config the controllers take images from the cluster object
     if not sources and k0sctl is not None:
         sources = [k0sctl]  # no config written: k0sctl lets k0s write its defaults
     order = {component: index for index, component in enumerate(list_images_order(patch.minor))}

@@ -118,7 +118,8 @@ def _destination(needed: NeededImage) -> str:
     """The namespace the image must land in so that the name the node runs exists in the mirror."""
     if needed.ref.name == needed.upstream.name:
         # not renamed: the nodes pull it as written, so any mirror is the user's own choice
-        return posixpath.join(UNKNOWN_MIRROR, posixpath.dirname(_split_registry(needed.upstream)[1]))
+        namespace = posixpath.dirname(_split_registry(needed.upstream)[1])
+        return posixpath.join(UNKNOWN_MIRROR, namespace) if namespace else UNKNOWN_MIRROR
     return posixpath.dirname(needed.ref.name)
 
 
