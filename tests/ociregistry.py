@@ -34,9 +34,7 @@ def require(binary: str) -> str:
     found = shutil.which(binary)
     if found:
         return found
-    message = (
-        f"{binary} is not installed: `apt-get install {PACKAGES[binary]}` (make test installs it when run as root)"
-    )
+    message = f"{binary} is not installed: `apt-get install {PACKAGES[binary]}` (make test installs it when run as root)"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
@@ -104,7 +102,8 @@ def start_registry(workdir: Path, *, user: str = "", password: str = "") -> Runn
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"docker-registry did not start: {(workdir / 'registry.log').read_text()}")
+                log_text = (workdir / "registry.log").read_text()
+                raise RuntimeError(f"docker-registry did not start: {log_text}") from None
             time.sleep(0.05)
     return RunningRegistry(host, process, user, password)
 
@@ -156,8 +155,15 @@ def oci_layout(directory: Path, archs: tuple[str, ...], tag: str = "t") -> Path:
     if len(manifests) == 1:
         top = {k: v for k, v in manifests[0].items() if k != "platform"}
     else:
-        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}
-        top = {"mediaType": "application/vnd.oci.image.index.v1+json", **_blob(directory, json.dumps(index).encode())}
+        index = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": manifests,
+        }
+        top = {
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            **_blob(directory, json.dumps(index).encode()),
+        }
     top["annotations"] = {"org.opencontainers.image.ref.name": tag}
     (directory / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
     return directory
@@ -170,7 +176,12 @@ def skopeo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         policy.write_text(json.dumps(SKOPEO_POLICY))
     env = {**os.environ, "HOME": str(cwd), "XDG_RUNTIME_DIR": str(cwd)}  # no user auth files leak in
     result = subprocess.run(
-        [binary, "--policy", str(policy), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [binary, "--policy", str(policy), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if result.returncode != 0:
         raise AssertionError(f"skopeo {' '.join(args)} failed: {result.stderr}")
@@ -181,5 +192,11 @@ def push(layout: Path, registry: RunningRegistry, name: str, *, cwd: Path) -> No
     """skopeo copy of the layout (all platforms) to registry/name (name includes the tag)."""
     creds = ["--dest-creds", f"{registry.user}:{registry.password}"] if registry.user else []
     skopeo(
-        "copy", "--all", "--dest-tls-verify=false", *creds, f"oci:{layout}:t", f"docker://{registry.host}/{name}", cwd=cwd
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        *creds,
+        f"oci:{layout}:t",
+        f"docker://{registry.host}/{name}",
+        cwd=cwd,
     )

@@ -35,6 +35,7 @@ def add_parser(sub: Any) -> None:
     options.add_policy_options(check)
     options.add_scale_options(check)
     check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
+    options.add_registry_options(check)
     check.add_argument(
         "--diff-base", metavar="REF", help="PR mode: report only what the change against REF introduces"
     )

@@ -32,6 +32,13 @@ def add_parser(sub: Any) -> None:
         metavar="DIR",
         help="skopeo-sync: write one file per mirror namespace into DIR and print the commands",
     )
+    images.add_argument(
+        "--registry-insecure",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="skopeo-sync: read this source registry over plain HTTP (tls-verify: false)",
+    )
     options.add_repository_options(images)
     images.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
 
@@ -64,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             )
         sys.stderr.write("k0s-policy: error: no image list: fix the input errors above first\n")
         return options.EXIT_USAGE
+    result.insecure_sources = frozenset(host.strip().lower() for host in args.registry_insecure)
     if not result.clusters:
         return common.error("no k0s cluster found in the given paths: nothing to list")
     try:

@@ -257,11 +257,27 @@ def parse_platform(text: str) -> str:
 
 
 def platform_matches(wanted: str, offered: Iterable[str]) -> bool:
-    """``linux/arm64`` is served by ``linux/arm64`` and ``linux/arm64/v8``; a variant must match when asked."""
+    """Whether an image for ``offered`` platforms runs on ``wanted``, as containerd normalises them:
+    ``arm64`` means ``arm64/v8``, ``arm`` means ``arm/v7`` and ``amd64`` ignores ``v1``; a wanted
+    platform without a variant is served by any variant of its architecture."""
+    want = _normalise(wanted)
+    loose = wanted.count("/") == 1 and want.rsplit("/", 1)[-1] not in ("v7", "v8")
     for platform in offered:
-        if platform == wanted or (wanted.count("/") == 1 and platform.startswith(wanted + "/")):
+        have = _normalise(platform)
+        if have == want or (loose and have.startswith(want + "/")):
             return True
     return False
+
+
+def _normalise(platform: str) -> str:
+    parts = platform.lower().split("/")
+    if len(parts) == 2 and parts[1] == "arm64":
+        parts.append("v8")
+    elif len(parts) == 2 and parts[1] == "arm":
+        parts.append("v7")
+    elif len(parts) == 3 and parts[1] == "amd64" and parts[2] == "v1":
+        parts.pop()
+    return "/".join(parts)
 
 
 # --- the client ----------------------------------------------------------------------------------------------
@@ -286,6 +302,7 @@ class Settings:
     retries: int = DEFAULT_RETRIES
     workers: int = DEFAULT_WORKERS
     backoff: float = 0.25
+    asked: Answers | None = None  # what this run already learned (one request per image per run)
 
 
 def ask(settings: Settings, images: Iterable[ImageRef]) -> Answers:

@@ -95,7 +95,12 @@ def sync_groups(result: Result) -> list[SyncGroup]:
                 versions.append(wanted)
     result_groups = []
     for destination, registries in groups.items():
-        document = {registry: {"images": images} for registry, images in registries.items()}
+        insecure = getattr(result, "insecure_sources", frozenset())
+        document: dict[str, dict[str, Any]] = {}
+        for registry, images in registries.items():
+            document[registry] = {"images": images}
+            if registry in insecure:
+                document[registry]["tls-verify"] = False
         count = sum(len(v) for images in registries.values() for v in images.values())
         where = destination
         header = (

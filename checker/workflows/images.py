@@ -37,6 +37,7 @@ class ImagesResult:
     clusters: list[ClusterImages] = field(default_factory=list)
     blocking: list[Finding] = field(default_factory=list)  # input errors that make any list untrue
     input_errors: list[str] = field(default_factory=list)
+    insecure_sources: frozenset[str] = frozenset()  # skopeo-sync: source registries reached over HTTP
 
 
 def run_images(
