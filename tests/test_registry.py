@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import shutil
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from checker.cli.app import main
-from conftest import write
+from conftest import REPO_ROOT, write
 from ociregistry import RunningRegistry, oci_layout, push, skopeo, start_registry
 
 VERSION = "v1.30.2+k0s.0"
@@ -339,3 +341,36 @@ def test_images_output_feeds_skopeo_sync(registries, filled, tmp_path, capsys, m
         assert registry_findings(findings) == [] and code == 0
     finally:
         mirror.stop()
+
+
+def with_mirror(example: str, destination: Path, repository: str) -> Path:
+    """A copy of an example repository whose nodes pull through ``spec.images.repository``."""
+    shutil.copytree(REPO_ROOT / "examples" / example, destination)
+    for path in destination.rglob("*.yaml"):
+        text = re.sub(
+            r"^( *)default_pull_policy: Never$",
+            rf"\g<0>\n\1repository: {repository}",
+            path.read_text(),
+            flags=re.MULTILINE,
+        )
+        path.write_text(text)
+    return destination
+
+
+def test_seed_story_mirror_with_only_the_new_images(registries, tmp_path, capsys, monkeypatch) -> None:
+    """examples/airgap-upgrade with a mirror: it holds the 1.30 images (what the fixed repository
+    runs), and the check names every 1.29 image the persisted cluster object still pins."""
+    repository = f"{registries.anonymous.host}/story"
+    fixed = with_mirror("airgap-upgrade-fixed", tmp_path / "fixed", repository)
+    broken = with_mirror("airgap-upgrade", tmp_path / "broken", repository)
+    new_images = images_of(fixed, capsys)
+    fill(registries, registries.anonymous, new_images)
+    assert images_of(fixed, capsys, "--from", "v1.29.4+k0s.0")  # 1.30 adds images the 1.29 mirror lacked
+    assert images_of(broken, capsys, "--from", "v1.29.4+k0s.0") == []  # the object pins 1.29's own
+    stale = set(images_of(broken, capsys)) - set(new_images)
+    code, findings, _ = check(broken, capsys, *insecure(registries.anonymous), monkeypatch=monkeypatch)
+    missing = [f for f in findings if f["rule"] == "K0S207"]
+    assert {str(f["message"]).split(" runs ")[1].split(",")[0] for f in missing} == stale and code == 1
+    assert all(f["path"].endswith("manifests/clusterconfig-k0s.yaml") for f in missing)
+    code, findings, _ = check(fixed, capsys, *insecure(registries.anonymous), monkeypatch=monkeypatch)
+    assert registry_findings(findings) == []
