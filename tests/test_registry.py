@@ -172,10 +172,12 @@ def test_repository_rewrite_decides_the_name_asked(registries, filled, tmp_path,
     missing = registry_findings(findings)
     assert {f["rule"] for f in missing} == {"K0S207"} and len(missing) == 3 and code == 1
     assert all(f"{prefixed}/" in str(f["message"]) for f in missing)
-    # Without a rewrite the names resolve to quay.io and registry.k8s.io: not this registry, never asked.
+    # Without a rewrite the names resolve to quay.io and registry.k8s.io: not this registry, never
+    # asked; a registry named on the command line that checks nothing is an input error, not a pass.
     path = cluster_file(tmp_path / "plain", '""')
-    code, findings, _ = check(path, capsys, *insecure(registries.anonymous), monkeypatch=monkeypatch)
-    assert registry_findings(findings) == [] and code == 0
+    code, findings, err = check(path, capsys, *insecure(registries.anonymous), monkeypatch=monkeypatch)
+    assert registry_findings(findings) == [] and code == 2
+    assert f"--registry {registries.anonymous.host}: no image of the checked clusters resolves to it" in err
 
 
 def test_missing_platform(registries, filled, tmp_path, capsys, monkeypatch) -> None:

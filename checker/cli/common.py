@@ -220,6 +220,7 @@ def registry_settings(args: argparse.Namespace, config: Config) -> RegistrySetti
         auth_source=str(auth) if credentials else "",
         ca_file=args.registry_ca,
         timeout=args.registry_timeout,
+        named=frozenset(parse_registry(url, args.registry_insecure).name for url in args.registry),
     )
     args.registry_settings_built = settings
     return settings

@@ -303,6 +303,7 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     backoff: float = 0.25
     asked: Answers | None = None  # what this run already learned (one request per image per run)
+    named: frozenset[str] = frozenset()  # registries named on the command line: each must hold an image
 
 
 def ask(settings: Settings, images: Iterable[ImageRef]) -> Answers:

@@ -57,9 +57,10 @@ def check_registry_images(ctx: Context) -> Iterator[Finding]:
         if answer is None or answer.status != MISSING:
             continue
         policy = _policy(needed, ctx, patch)
-        fix = f"copy {needed.upstream} into {answer.registry} as {needed.ref}"
-        if needed.source != "default":
-            fix += f", or remove the pin so k0s runs its own {patch.images.get(needed.component, 'default')}"
+        fix = f"copy {needed.upstream} into {answer.registry}"
+        default = patch.images.get(needed.component)
+        if needed.source != "default" and default is not None and default != str(needed.upstream):
+            fix = f"remove the pin so k0s {patch.version} runs its own {default}, or {fix}"
         yield ctx.finding(
             IMAGE_MISSING,
             needed.obj,

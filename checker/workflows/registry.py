@@ -55,3 +55,15 @@ def gather(clusters: Sequence[Cluster], catalog: Catalog, settings: Settings, as
             answers.answers.setdefault(text, answer)
     settings.asked = answers
     return answers
+
+
+def unused_registries(settings: Settings, answers: Answers) -> list[str]:
+    """A registry named with --registry that no image resolves to checked nothing: a typo in its name
+    or a missing ``images.repository`` must not look like a clean mirror."""
+    used = {answer.registry for answer in answers.answers.values()} | set(answers.problems)
+    return [
+        f"--registry {registry.name}: no image of the checked clusters resolves to it, so nothing was "
+        "asked; check the name against spec.images.repository and the image names"
+        for registry in settings.registries
+        if registry.name in settings.named and registry.name not in used
+    ]
