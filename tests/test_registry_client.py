@@ -196,3 +196,25 @@ def test_plain_check_does_not_import_httpx(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr + done.stdout
+
+
+def test_registry_options_fail_before_any_request(tmp_path: Path, capsys, monkeypatch) -> None:
+    from checker.cli.app import main
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "none"))
+    (tmp_path / "k0s.yaml").write_text(
+        "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  images: {repository: r.invalid}\n"
+    )
+    base = ["check", str(tmp_path), "--k0s-version", "1.30"]
+    cases = [
+        (["--platform", "linux/arm64"], "--platform is used by the registry check"),
+        (["--registry", "r.invalid", "--registry-auth", str(tmp_path / "missing.json")], "does not exist"),
+        (["--registry", "http://r.invalid"], "--registry-insecure r.invalid"),
+        (["--registry", "r.invalid", "--platform", "arm64"], "os/arch"),
+        (["--registry", "r.invalid", "--registry-ca", str(tmp_path / "ca.pem")], "no such file"),
+    ]
+    for extra, message in cases:
+        assert main([*base, *extra]) == 2, extra
+        assert message in capsys.readouterr().err
+    assert main(["images", str(tmp_path), "--output-dir", str(tmp_path / "out")]) == 2
+    assert "--format skopeo-sync" in capsys.readouterr().err
