@@ -10,15 +10,27 @@ from typing import Any
 
 from checker.cli import common, options
 
+EXAMPLES = (
+    "k0s-policy images clusters/edge-prod                       # one reference a line",
+    "k0s-policy images clusters/edge-prod --from v1.29.4+k0s.0  # what the mirror must gain",
+    "k0s-policy images clusters/ --format skopeo-sync --output-dir sync/",
+)
+IMAGES_EXIT_CODES = """exit codes:
+  0  the list was written
+  2  usage error, no cluster found, or an input error that makes any list untrue (printed)"""
+
 
 def add_parser(sub: Any) -> None:
     from checker.report.images import WRITERS
 
-    images = sub.add_parser(
-        "images", help="list the images each cluster's nodes will run (to build a bundle or fill a mirror)"
+    images = options.sub_parser(
+        sub,
+        "images",
+        "list the images each cluster's nodes will run (to build a bundle or fill a mirror)",
+        EXAMPLES,
+        IMAGES_EXIT_CODES,
     )
     images.add_argument("paths", nargs="*", default=["."], help="files, directories, globs; - reads stdin")
-    images.add_argument("--k0s-version", help="target k0s version for every cluster, as for check")
     images.add_argument(
         "--from",
         dest="from_version",
@@ -40,7 +52,7 @@ def add_parser(sub: Any) -> None:
         help="skopeo-sync: read this source registry over plain HTTP (tls-verify: false)",
     )
     options.add_repository_options(images)
-    images.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
+    options.add_release_options(images)
 
 
 def run(args: argparse.Namespace) -> int:
