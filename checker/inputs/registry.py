@@ -433,17 +433,13 @@ class _Session:
         credentials = self._credentials(registry)
         if scheme.lower() == "basic":
             if credentials is None:
-                raise _Refused(
-                    f"{registry.name} asks for credentials and none are configured for {registry.host}"
-                    f"{self._from() or ' (no Docker config.json)'}"
-                )
+                where = f"in {self.settings.auth_source}" if self.settings.auth_source else "(no config.json)"
+                raise _Refused(f"{registry.name} asks for credentials and there are none for it {where}")
             with self.lock:
                 self.basic[registry.name] = True
             return _basic(credentials)
         if scheme.lower() != "bearer":
-            raise _Refused(
-                f"{registry.name} asks for {scheme or 'an unknown'} authentication, which is not supported"
-            )
+            raise _Refused(f"{registry.name} asks for {scheme or 'unknown'} authentication (not supported)")
         params = dict(_CHALLENGE_PARAM_RE.findall(params_text))
         realm = params.get("realm", "")
         if not realm.startswith(("https://", "http://")):
@@ -451,9 +447,7 @@ class _Session:
         plain = realm.startswith("http://")
         if plain and (registry.scheme != "http" or urlsplit(realm).netloc.lower() != registry.host):
             # credentials go only to a plain-HTTP token service on a host allowed with --registry-insecure
-            raise _Refused(
-                f"{registry.name} names a plain-HTTP token service ({realm}); not sending credentials"
-            )
+            raise _Refused(f"{registry.name} names a plain-HTTP token service; no credentials sent to it")
         query: dict[str, str] = {}
         if params.get("service"):
             query["service"] = params["service"]
@@ -497,7 +491,7 @@ class _Session:
             return Problem(
                 registry.name,
                 PROTOCOL,
-                f"{registry.base_url}/v2/ answered HTTP {status}: not an OCI distribution registry",
+                f"{registry.base_url}/v2/ answered HTTP {status}: not an OCI registry",
             )
         return None
 

@@ -16,17 +16,33 @@ import json
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import yaml
 
 from checker.inputs.imageref import DEFAULT_REGISTRY, ImageRef
+from checker.k0s.cluster import Cluster
 from checker.k0s.needed import NeededImage
+from checker.k0s.releases import Patch
 
 UNKNOWN_MIRROR = "MIRROR"
 
-# The result type lives in checker.workflows.images, a wing above; writers only read these fields.
-Result = Any
+
+class _Entry(Protocol):
+    cluster: Cluster
+    patch: Patch
+    images: list[NeededImage]
+    since: Patch | None
+
+
+class Result(Protocol):
+    """What the writers read of checker.workflows.images.ImagesResult (a wing above this one)."""
+
+    @property
+    def clusters(self) -> Sequence[_Entry]: ...
+
+    @property
+    def insecure_sources(self) -> frozenset[str]: ...
 
 
 def write_list(result: Result, out: TextIO) -> None:
@@ -95,7 +111,7 @@ def sync_groups(result: Result) -> list[SyncGroup]:
                 versions.append(wanted)
     result_groups = []
     for destination, registries in groups.items():
-        insecure = getattr(result, "insecure_sources", frozenset())
+        insecure = result.insecure_sources
         document: dict[str, dict[str, Any]] = {}
         for registry, images in registries.items():
             document[registry] = {"images": images}

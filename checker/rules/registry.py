@@ -94,7 +94,7 @@ def check_registry_platforms(ctx: Context) -> Iterator[Finding]:
             PLATFORM_MISSING,
             needed.obj,
             needed.anchor,
-            f"{needed.ref} in {answer.registry} has no {', '.join(lacking)} image (it has {offered}).",
+            f"{needed.ref} has no {', '.join(lacking)} image in {answer.registry} (it has {offered}).",
             fix=f"copy every platform: skopeo copy --all docker://{needed.upstream} docker://{needed.ref}",
             detail=(
                 "The nodes need " + ", ".join(answers.platforms) + " (--platform). A node whose platform "
@@ -139,9 +139,9 @@ def check_registry_problems(ctx: Context) -> Iterator[Finding]:
             REGISTRY_UNAVAILABLE,
             first.obj,
             first.anchor,
-            f"{reason}; K0S207/K0S208 skipped for {count} image{'s' if count != 1 else ''} of this cluster.",
+            f"{reason}; {count} image{'s' if count != 1 else ''} of this cluster not checked.",
             fix=_problem_fix(problem.kind if problem is not None else ""),
-            detail="Not checked: " + ", ".join(n.image for n in affected) + ".",
+            detail="K0S207 and K0S208 were skipped for: " + ", ".join(n.image for n in affected) + ".",
             subject=registry,
             registry=registry,
         )

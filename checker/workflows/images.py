@@ -62,8 +62,15 @@ def run_images(
     for cluster in checked.clusters:
         if cluster.patch is None:
             continue  # K0S003 is among the blocking findings
-        images = needed_images(cluster, catalog)
-        if since is not None:
-            images = added_since(images, needed_images(cluster, catalog, since))
+        try:
+            images = needed_images(cluster, catalog)
+            if since is not None:
+                images = added_since(images, needed_images(cluster, catalog, since))
+        except Exception as err:  # fail closed and without a traceback, as check's K0S008 does
+            result.input_errors.append(
+                f"cluster {cluster.name}: listing its images failed ({type(err).__name__}: {err}); "
+                "this is a bug in k0s-policy: please report it with the documents"
+            )
+            continue
         result.clusters.append(ClusterImages(cluster, cluster.patch, images, since))
     return result

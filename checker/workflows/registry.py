@@ -27,14 +27,14 @@ def gather(clusters: Sequence[Cluster], catalog: Catalog, settings: Settings, as
     """The registries' answers for every image of these clusters. Answers are kept on ``settings``, so
     an image asked once in a run (PR mode checks two revisions) is not asked again."""
     images: dict[str, ImageRef] = {}
-    for cluster in clusters:
-        if cluster.patch is None:
-            continue
-        for needed in needed_images(cluster, catalog):
-            images.setdefault(needed.image, needed.ref)
     known = settings.asked
-    fresh = [ref for text, ref in images.items() if known is None or text not in known.answers]
+    fresh: list[ImageRef] = []
     try:
+        for cluster in clusters:
+            if cluster.patch is not None:
+                for needed in needed_images(cluster, catalog):
+                    images.setdefault(needed.image, needed.ref)
+        fresh = [ref for text, ref in images.items() if known is None or text not in known.answers]
         answers = asker(settings, fresh)
     except RegistrySetupError:
         raise
@@ -44,7 +44,7 @@ def gather(clusters: Sequence[Cluster], catalog: Catalog, settings: Settings, as
             answers.problems[registry.name] = Problem(
                 registry.name, PROTOCOL, f"asking {registry.name} failed ({type(err).__name__}: {err})"
             )
-        for ref in fresh:
+        for ref in fresh or images.values():
             holder = answers.registry_for(ref)
             if holder is not None:
                 answers.answers[str(ref)] = Answer(str(ref), holder.name, SKIPPED)
