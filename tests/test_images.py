@@ -187,3 +187,23 @@ def test_bad_input_gives_no_list(tmp_path: Path, capsys) -> None:
     write(tmp_path, "k0s.yaml", "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n")
     assert run(["images", str(tmp_path), "--from", "v9.1.0"], capsys)[0] == 2
     assert run(["images", str(tmp_path / "empty-dir-that-is-missing")], capsys)[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("version", "first"),
+    [("v1.25.16+k0s.0", "konnectivity"), ("v1.30.2+k0s.0", "coredns"), ("1.36", "pause")],
+)
+def test_order_follows_each_releases_list_images(tmp_path: Path, capsys, catalog, version, first) -> None:
+    write(tmp_path, "k0s.yaml", "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n")
+    code, out, _ = run(["images", str(tmp_path), "--k0s-version", version], capsys)
+    patch = catalog.resolve(version).patch
+    assert code == 0 and out.splitlines()[0] == patch.images[first]
+    assert len(out.splitlines()) == len(set(out.splitlines()))
+
+
+def test_metrics_scraper_adds_the_pushgateway(tmp_path: Path, capsys, catalog) -> None:
+    path = cluster(tmp_path, flags="--enable-metrics-scraper")
+    code, out, _ = run(["images", str(path)], capsys)
+    pushgateway = catalog.resolve("v1.30.2+k0s.0").patch.images["pushgateway"]
+    assert code == 0 and pushgateway in out.splitlines()
+    assert pushgateway not in run(["images", str(cluster(tmp_path / "plain"))], capsys)[1]
