@@ -15,6 +15,7 @@ import re
 import shutil
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,11 +92,15 @@ def images_of(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> li
 def fill(
     registries: Registries, registry: RunningRegistry, names: list[str], *, single: set[str] = frozenset()
 ) -> None:
-    """Push every name (host/repo:tag) into the registry; components in ``single`` get the amd64-only image."""
-    for name in names:
-        repository_and_tag = name.split("/", 1)[1]
+    """Push every name (host/repo:tag) into the registry, a few skopeo processes at a time; names
+    containing a part in ``single`` get the amd64-only image, the others the two-platform index."""
+
+    def one(name: str) -> None:
         layout = registries.single if any(part in name for part in single) else registries.multi
-        push(layout, registry, repository_and_tag, cwd=registries.work)
+        push(layout, registry, name.split("/", 1)[1], cwd=registries.work)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(one, names))
 
 
 def check(
