@@ -218,3 +218,51 @@ def test_registry_options_fail_before_any_request(tmp_path: Path, capsys, monkey
         assert message in capsys.readouterr().err
     assert main(["images", str(tmp_path), "--output-dir", str(tmp_path / "out")]) == 2
     assert "--format skopeo-sync" in capsys.readouterr().err
+
+
+def test_rules_only_read_the_answers(tmp_path: Path, catalog) -> None:
+    """K0S207-K0S209 on answers given directly: no network, the same findings as a real registry gives."""
+    from checker.inputs.registry import SKIPPED, Answer, Answers, Problem
+    from checker.rules import Options
+    from conftest import check_paths, write
+
+    write(
+        tmp_path,
+        "k0s.yaml",
+        """
+        apiVersion: k0s.k0sproject.io/v1beta1
+        kind: ClusterConfig
+        spec:
+          images:
+            repository: mirror.example.com
+            default_pull_policy: Never
+        """,
+    )
+    patch = catalog.resolve("v1.30.2+k0s.0").patch
+    running = patch.effective_images("mirror.example.com")
+    registry = parse_registry("mirror.example.com")
+
+    def findings(answers: dict[str, Answer], problems: dict[str, Problem] | None = None) -> list[str]:
+        known = Answers((registry,), ("linux/amd64",), dict(answers), dict(problems or {}))
+        result = check_paths(
+            [tmp_path],
+            cwd=tmp_path,
+            k0s_version=patch.version,
+            options=Options(registry_answers=known),
+            select=["K0S20"],
+        )
+        return sorted(f"{f.rule} {f.data.get('subject')}" for f in result.active if f.rule >= "K0S207")
+
+    present = {
+        image: Answer(image, registry.name, PRESENT, frozenset({"linux/amd64"})) for image in running.values()
+    }
+    assert findings(present) == []
+    coredns = running["coredns"]
+    assert findings({**present, coredns: Answer(coredns, registry.name, MISSING, detail="HTTP 404")}) == [
+        "K0S207 coredns"
+    ]
+    arm_only = Answer(coredns, registry.name, PRESENT, frozenset({"linux/arm64"}))
+    assert findings({**present, coredns: arm_only}) == ["K0S208 coredns"]
+    skipped = {image: Answer(image, registry.name, SKIPPED) for image in running.values()}
+    down = {registry.name: Problem(registry.name, "unreachable", "mirror.example.com cannot be reached")}
+    assert findings(skipped, down) == ["K0S209 mirror.example.com"]
