@@ -48,11 +48,16 @@ def free_port() -> int:
 
 
 def bcrypt_htpasswd(user: str, password: str) -> str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt  # the system libcrypt does bcrypt; Python 3.11 still ships the module
+    """An htpasswd line with a bcrypt hash (the only kind distribution accepts), cheap rounds."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # the system libcrypt does bcrypt; Python 3.11 and 3.12 ship the module
 
-    hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 4))
+        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 4))
+    except ImportError:  # Python 3.13 dropped crypt: the bcrypt package, where installed
+        bcrypt = pytest.importorskip("bcrypt", reason="htpasswd needs the crypt module or bcrypt")
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
     assert hashed and hashed.startswith("$2"), "libcrypt has no bcrypt"
     return f"{user}:{hashed}\n"
 
