@@ -266,3 +266,35 @@ def test_rules_only_read_the_answers(tmp_path: Path, catalog) -> None:
     skipped = {image: Answer(image, registry.name, SKIPPED) for image in running.values()}
     down = {registry.name: Problem(registry.name, "unreachable", "mirror.example.com cannot be reached")}
     assert findings(skipped, down) == ["K0S209 mirror.example.com"]
+
+
+def test_pr_mode_asks_each_image_once(stand_in, tmp_path: Path, monkeypatch, capsys) -> None:
+    """Both revisions of a pull request are checked; an image they share is asked once."""
+    from checker.cli.app import main
+    from conftest import git
+
+    host, log, _ = stand_in
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    config = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  images:\n"
+    config += f"    repository: {host}\n    default_pull_policy: Never\n"
+    (repo / "k0s.yaml").write_text(config)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / "k0s.yaml").write_text(
+        config + "    coredns: {image: quay.io/k0sproject/coredns, version: 1.11.1}\n"
+    )
+    auth = tmp_path / "config.json"
+    auth.write_text(json.dumps({"auths": {host: {"username": "alice", "password": "pw"}}}))
+    monkeypatch.chdir(repo)
+    argv = ["check", ".", "--k0s-version", "v1.30.2+k0s.0", "--diff-base", "main", "--format", "json"]
+    code = main([*argv, "--registry", host, "--registry-insecure", host, "--registry-auth", str(auth)])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [f["node"] for f in report["findings"] if f["rule"] == "K0S207"] == ["spec.images.coredns.version"]
+    heads = [
+        path for method, path, auth_header in log if method == "HEAD" and auth_header.startswith("Bearer")
+    ]
+    assert heads and len(heads) == len(set(heads))  # each image once, over both revisions
+    assert "/v2/k0sproject/coredns/manifests/1.11.1" in heads
