@@ -173,6 +173,8 @@ def test_credentials_file(tmp_path: Path) -> None:
 def test_registry_and_platform_options() -> None:
     assert parse_registry("https://Mirror.example.com:5000/k0s/").name == "mirror.example.com:5000/k0s"
     assert parse_registry("mirror.example.com").base_url == "https://mirror.example.com"
+    assert parse_registry("docker.io").base_url == "https://registry-1.docker.io"
+    assert parse_registry("docker.io").holds(ImageRef.parse("nginx:1.27"))
     assert parse_registry("127.0.0.1:5000", ["127.0.0.1:5000"]).base_url == "http://127.0.0.1:5000"
     with pytest.raises(RegistrySetupError, match="--registry-insecure"):
         parse_registry("http://mirror.example.com")

@@ -41,6 +41,7 @@ INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 ACCEPT = ", ".join(MANIFEST_TYPES)
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024  # distribution refuses manifests above 4 MiB
 DEFAULT_PLATFORMS = ("linux/amd64",)
+DOCKER_HUB_API = "registry-1.docker.io"  # images name Docker Hub docker.io; its API lives here
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 2  # after the first try, on 429, 5xx and transport errors
 DEFAULT_WORKERS = 4
@@ -75,7 +76,8 @@ class Registry:
 
     @property
     def base_url(self) -> str:
-        return f"{self.scheme}://{self.host}"
+        host = DOCKER_HUB_API if self.host == DEFAULT_REGISTRY else self.host
+        return f"{self.scheme}://{host}"
 
     def holds(self, ref: ImageRef) -> bool:
         """True when the image's name resolves to this registry (and to its path, if one is given)."""
