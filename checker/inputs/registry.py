@@ -119,6 +119,7 @@ def parse_registry(text: str, insecure: Iterable[str] = ()) -> Registry:
     else:
         host, _, path = raw.partition("/")
     host = host.lower()
+    host = DEFAULT_REGISTRY if host in LEGACY_DEFAULT_REGISTRIES else host
     allowed = {h.strip().lower() for h in insecure}
     if scheme == "http" and host not in allowed:
         raise RegistrySetupError(
