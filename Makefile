@@ -25,7 +25,8 @@ test-tools:
 	@missing=""; for tool in $(REGISTRY_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing; } \
+	      || echo "make test: could not install$$missing; the registry tests will fail naming them"; \
 	  else echo "make test: missing$$missing: apt-get install$$missing (the registry tests need them)"; fi; \
 	fi
 
