@@ -18,9 +18,9 @@ demo: $(STAMP)
 	@echo "== the same repository after 'k0s-policy fix' style clean-up (examples/airgap-upgrade-fixed):"
 	$(BIN)/k0s-policy check examples/airgap-upgrade-fixed
 
-# tests/test_registry.py runs a real registry and skopeo (Debian packages of the same names): installed
+# tests/test_registry.py runs a real registry, skopeo and openssl (Debian packages of the same names): installed
 # here when missing and run as root; otherwise those tests fail naming the package under CI=true.
-REGISTRY_TOOLS := docker-registry skopeo
+REGISTRY_TOOLS := docker-registry skopeo openssl
 test-tools:
 	@missing=""; for tool in $(REGISTRY_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = {"docker-registry": "docker-registry", "skopeo": "skopeo"}
+PACKAGES = {"docker-registry": "docker-registry", "skopeo": "skopeo", "openssl": "openssl"}
 SKOPEO_POLICY = {"default": [{"type": "insecureAcceptAnything"}]}
 
 
@@ -78,7 +78,59 @@ class RunningRegistry:
             self.process.wait()
 
 
-def start_registry(workdir: Path, *, user: str = "", password: str = "") -> RunningRegistry:
+def make_ca_and_cert(workdir: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
+    openssl = require("openssl")
+    workdir.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = workdir / "ca.pem", workdir / "ca.key"
+    cert, key, csr = workdir / "server.pem", workdir / "server.key", workdir / "server.csr"
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    steps = [
+        [
+            "req",
+            "-x509",
+            *ec,
+            "-keyout",
+            ca_key,
+            "-out",
+            ca,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=k0s-policy test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+        ["req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+        [
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            ca,
+            "-CAkey",
+            ca_key,
+            "-CAcreateserial",
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-extfile",
+            workdir / "san.cnf",
+        ],
+    ]
+    (workdir / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    for step in steps:
+        subprocess.run([openssl, *map(str, step)], check=True, capture_output=True, cwd=workdir, timeout=60)
+    return ca, cert, key
+
+
+def start_registry(
+    workdir: Path, *, user: str = "", password: str = "", tls: tuple[Path, Path] | None = None
+) -> RunningRegistry:
     binary = require("docker-registry")
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -86,12 +138,13 @@ def start_registry(workdir: Path, *, user: str = "", password: str = "") -> Runn
     if user:
         (workdir / "htpasswd").write_text(bcrypt_htpasswd(user, password))
         auth = f"auth:\n  htpasswd:\n    realm: k0s-policy-tests\n    path: {workdir / 'htpasswd'}\n"
+    tls_settings = f", tls: {{certificate: {tls[0]}, key: {tls[1]}}}" if tls else ""
     config = workdir / "config.yml"
     config.write_text(
         "version: 0.1\n"
         "log: {level: error, accesslog: {disabled: true}}\n"
         f"storage: {{filesystem: {{rootdirectory: {workdir / 'storage'}}}}}\n"
-        f"http: {{addr: '127.0.0.1:{port}', secret: k0s-policy-tests}}\n" + auth
+        f"http: {{addr: '127.0.0.1:{port}', secret: k0s-policy-tests{tls_settings}}}\n" + auth
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     log = (workdir / "registry.log").open("wb")

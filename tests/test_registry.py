@@ -381,3 +381,25 @@ def test_seed_story_mirror_with_only_the_new_images(registries, tmp_path, capsys
     assert all(f["path"].endswith("manifests/clusterconfig-k0s.yaml") for f in missing)
     code, findings, _ = check(fixed, capsys, *insecure(registries.anonymous), monkeypatch=monkeypatch)
     assert registry_findings(findings) == []
+
+
+def test_tls_with_a_private_ca(registries, tmp_path, capsys, monkeypatch) -> None:
+    """HTTPS with the system trust store refuses a private CA (K0S209 says how to add it);
+    --registry-ca trusts it, and the check then really asks (the empty registry lacks the images)."""
+    from ociregistry import make_ca_and_cert
+
+    ca, cert, key = make_ca_and_cert(tmp_path / "pki")
+    secure = start_registry(tmp_path / "tls", tls=(cert, key))
+    try:
+        path = cluster_file(tmp_path, secure.host)
+        code, findings, _ = check(
+            path, capsys, "--registry", f"https://{secure.host}", monkeypatch=monkeypatch
+        )
+        (untrusted,) = registry_findings(findings)
+        assert untrusted["rule"] == "K0S209" and "--registry-ca" in str(untrusted["message"]) and code == 1
+        code, findings, _ = check(
+            path, capsys, "--registry", secure.host, "--registry-ca", str(ca), monkeypatch=monkeypatch
+        )
+        assert {f["rule"] for f in registry_findings(findings)} == {"K0S207"} and code == 1
+    finally:
+        secure.stop()

@@ -372,8 +372,8 @@ class _Session:
                 request = self.client.build_request(method, url, headers=headers)
                 response = self.client.send(request, stream=True)  # bodies are read within a limit
             except self.httpx.TransportError as err:
-                if attempt >= self.settings.retries:
-                    raise _Unreachable(_describe_transport(err)) from None
+                if attempt >= self.settings.retries or _is_tls_verification(err):
+                    raise _Unreachable(_describe_transport(err)) from None  # a bad certificate stays bad
                 self._sleep(attempt, None)
                 attempt += 1
                 continue
@@ -574,10 +574,14 @@ def _basic(credentials: Credentials) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
+def _is_tls_verification(err: Exception) -> bool:
+    return "CERTIFICATE_VERIFY_FAILED" in str(err)
+
+
 def _describe_transport(err: Exception) -> str:
     name = type(err).__name__
     text = str(err) or name
-    if "CERTIFICATE_VERIFY_FAILED" in text:
+    if _is_tls_verification(err):
         return f"TLS certificate not trusted ({text}); pass --registry-ca FILE for a private CA"
     return f"{name}: {text}"
 
