@@ -485,7 +485,9 @@ class _Session:
         try:
             response = self.request(registry, "GET", "/v2/", "")
         except _Unreachable as err:
-            return Problem(registry.name, UNREACHABLE, f"{registry.name} cannot be reached: {err}")
+            text = str(err)
+            verb = ":" if text.startswith("its TLS") else " cannot be reached:"
+            return Problem(registry.name, UNREACHABLE, f"{registry.name}{verb} {text}")
         except _Refused as err:
             return Problem(registry.name, CREDENTIALS, str(err))
         status = response.status_code
@@ -582,7 +584,8 @@ def _describe_transport(err: Exception) -> str:
     name = type(err).__name__
     text = str(err) or name
     if _is_tls_verification(err):
-        return f"TLS certificate not trusted ({text}); pass --registry-ca FILE for a private CA"
+        reason = text.partition("certificate verify failed: ")[2].partition(" (_ssl")[0] or "not trusted"
+        return f"its TLS certificate is not trusted ({reason}); for a private CA pass --registry-ca FILE"
     return f"{name}: {text}"
 
 
