@@ -84,6 +84,8 @@ class Recorder(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
+        if self.path.endswith("/manifests/schema1"):
+            return self._reply(200, b'{"schemaVersion": 1, "fsLayers": []}', "application/json")
         if self.path.endswith("/manifests/1.0"):
             index = {
                 "schemaVersion": 2,
@@ -128,6 +130,8 @@ def test_bearer_flow_retries_and_one_request_per_image(stand_in) -> None:
     assert answers.answer(refs[0]).platforms == frozenset({"linux/amd64"})  # attestations are no platform
     assert answers.answer(refs[1]).status == PRESENT  # after one 429
     assert answers.answer(ImageRef.parse(f"{host}/k0s/app:2.0")).status == MISSING
+    old_style = ask(settings(host), [ImageRef.parse(f"{host}/k0s/app:schema1")]).answers.popitem()[1]
+    assert old_style.status == PRESENT and old_style.platforms is None and "schema 1" in old_style.detail
     tokens = [path for method, path, _ in log if path.startswith("/token")]
     assert any("scope=repository%3Ak0s%2Fapp%3Apull" in path for path in tokens)
     assert all("service=stand-in" in path for path in tokens)
@@ -175,6 +179,8 @@ def test_registry_and_platform_options() -> None:
     assert parse_registry("mirror.example.com").base_url == "https://mirror.example.com"
     assert parse_registry("docker.io").base_url == "https://registry-1.docker.io"
     assert parse_registry("docker.io").holds(ImageRef.parse("nginx:1.27"))
+    assert parse_registry("docker.io").repository(ImageRef.parse("docker.io/nginx:1.27")) == "library/nginx"
+    assert parse_registry("Mirror.Example.com").holds(ImageRef.parse("MIRROR.example.com/k0s/pause:3.9"))
     assert parse_registry("127.0.0.1:5000", ["127.0.0.1:5000"]).base_url == "http://127.0.0.1:5000"
     with pytest.raises(RegistrySetupError, match="--registry-insecure"):
         parse_registry("http://mirror.example.com")
@@ -265,6 +271,8 @@ def test_rules_only_read_the_answers(tmp_path: Path, catalog) -> None:
     ]
     arm_only = Answer(coredns, registry.name, PRESENT, frozenset({"linux/arm64"}))
     assert findings({**present, coredns: arm_only}) == ["K0S208 coredns"]
+    unknown = Answer(coredns, registry.name, PRESENT, None, detail="the manifest names no image config")
+    assert findings({**present, coredns: unknown}) == [f"K0S209 mirror.example.com {coredns}"]
     skipped = {image: Answer(image, registry.name, SKIPPED) for image in running.values()}
     down = {registry.name: Problem(registry.name, "unreachable", "mirror.example.com cannot be reached")}
     assert findings(skipped, down) == ["K0S209 mirror.example.com"]

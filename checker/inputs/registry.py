@@ -81,22 +81,23 @@ class Registry:
 
     def holds(self, ref: ImageRef) -> bool:
         """True when the image's name resolves to this registry (and to its path, if one is given)."""
-        registry = registry_host(ref)
-        if registry != self.host:
+        if registry_host(ref) != self.host:
             return False
         prefix = self.name[len(self.host) :].strip("/")
-        path = ref.name[len(ref.registry) + 1 :] if ref.registry else ref.canonical_name().partition("/")[2]
+        path = self.repository(ref)
         return not prefix or path == prefix or path.startswith(prefix + "/")
 
     def repository(self, ref: ImageRef) -> str:
-        """The repository path the distribution API names (the image name without its registry)."""
-        if ref.registry is None:
+        """The repository path the distribution API names: the name without its registry, and on
+        Docker Hub with ``library/`` for official images (``nginx`` is ``library/nginx``)."""
+        if ref.registry is None or registry_host(ref) == DEFAULT_REGISTRY:
             return ref.canonical_name().partition("/")[2]
         return ref.name[len(ref.registry) + 1 :]
 
 
 def registry_host(ref: ImageRef) -> str:
-    host = ref.registry or DEFAULT_REGISTRY
+    """The registry an image name resolves to, as the container tools see it (case-insensitive)."""
+    host = (ref.registry or DEFAULT_REGISTRY).lower()
     return DEFAULT_REGISTRY if host in LEGACY_DEFAULT_REGISTRIES else host
 
 
@@ -521,16 +522,16 @@ class _Session:
         except _Refused as err:
             return Answer(str(ref), registry.name, ERROR, detail=str(err))
         except (ValueError, KeyError, TypeError) as err:
-            return Answer(str(ref), registry.name, PRESENT, digest=digest, detail=f"platforms unknown: {err}")
+            return Answer(str(ref), registry.name, PRESENT, digest=digest, detail=str(err))
         return Answer(str(ref), registry.name, PRESENT, platforms, digest)
 
     def _platforms(
         self, registry: Registry, path: str, scope: str, media_type: str, repository: str
-    ) -> frozenset[str] | None:
+    ) -> frozenset[str]:
         response = self.request(registry, "GET", path, scope, ACCEPT)
         if response.status_code != 200:
             response.close()
-            return None
+            raise ValueError(f"GET of the manifest answered HTTP {response.status_code}")
         document = json.loads(_limited(response))
         media_type = document.get("mediaType") or media_type
         if media_type in INDEX_TYPES or "manifests" in document:
@@ -543,11 +544,11 @@ class _Session:
             )
         config = document.get("config", {}).get("digest")
         if not isinstance(config, str):
-            return None
+            raise ValueError("the manifest names no image config (a schema 1 manifest?)")
         blob = self.request(registry, "GET", f"/v2/{repository}/blobs/{config}", scope)
         if blob.status_code != 200:
             blob.close()
-            return None
+            raise ValueError(f"GET of the image config answered HTTP {blob.status_code}")
         return frozenset({_platform_text(json.loads(_limited(blob)))})
 
 

@@ -119,6 +119,17 @@ def check_registry_problems(ctx: Context) -> Iterator[Finding]:
             continue
         if answer.status == SKIPPED:
             skipped.setdefault(answer.registry, []).append(needed)
+        elif answer.status == PRESENT and answer.platforms is None:
+            yield ctx.finding(
+                REGISTRY_UNAVAILABLE,
+                needed.obj,
+                needed.anchor,
+                f"registry {answer.registry} has {needed.ref}, but its platforms could not be read ({answer.detail}).",
+                fix="check that the registry serves OCI or Docker v2 manifests and their config blobs",
+                detail="K0S208 was not checked for this image; the check does not pass it unseen.",
+                subject=f"{answer.registry} {needed.image}",
+                registry=answer.registry,
+            )
         elif answer.status not in (PRESENT, MISSING):
             yield ctx.finding(
                 REGISTRY_UNAVAILABLE,
