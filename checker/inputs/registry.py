@@ -491,6 +491,8 @@ class _Session:
             return Problem(registry.name, UNREACHABLE, f"{registry.name}{verb} {text}")
         except _Refused as err:
             return Problem(registry.name, CREDENTIALS, str(err))
+        except self.httpx.HTTPError as err:  # redirect loops, undecodable answers
+            return Problem(registry.name, PROTOCOL, f"{registry.name}: {type(err).__name__}: {err}")
         status = response.status_code
         response.close()
         if status != 200:
@@ -521,6 +523,8 @@ class _Session:
             return Answer(str(ref), registry.name, ERROR, detail=str(err))
         except _Refused as err:
             return Answer(str(ref), registry.name, ERROR, detail=str(err))
+        except self.httpx.HTTPError as err:  # a timeout while reading a body, a redirect loop
+            return Answer(str(ref), registry.name, ERROR, detail=f"{type(err).__name__}: {err}")
         except (ValueError, KeyError, TypeError) as err:
             return Answer(str(ref), registry.name, PRESENT, digest=digest, detail=str(err))
         return Answer(str(ref), registry.name, PRESENT, platforms, digest)
