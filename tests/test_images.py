@@ -207,3 +207,37 @@ def test_metrics_scraper_adds_the_pushgateway(tmp_path: Path, capsys, catalog) -
     pushgateway = catalog.resolve("v1.30.2+k0s.0").patch.images["pushgateway"]
     assert code == 0 and pushgateway in out.splitlines()
     assert pushgateway not in run(["images", str(cluster(tmp_path / "plain"))], capsys)[1]
+
+
+def test_windows_workers_need_their_own_images(tmp_path: Path, capsys, catalog) -> None:
+    write(
+        tmp_path,
+        "k0sctl.yaml",
+        """
+        apiVersion: k0sctl.k0sproject.io/v1beta1
+        kind: Cluster
+        spec:
+          hosts:
+            - role: controller
+              ssh: {address: 10.0.0.1}
+            - role: worker
+              ssh: {address: 10.0.0.2}
+            - role: worker
+              winRM: {address: 10.0.0.3}
+          k0s:
+            version: v1.36.3+k0s.2
+            config:
+              spec:
+                network: {provider: calico}
+        """,
+    )
+    code, out, _ = run(["images", str(tmp_path), "--format", "json"], capsys)
+    assert code == 0
+    images = {i["component"]: i for i in json.loads(out)["clusters"][0]["images"]}
+    patch = catalog.resolve("v1.36.3+k0s.2").patch
+    windows = ["windows.pause", "windows.kubeproxy", "calico.windows.cni", "calico.windows.node"]
+    assert [c for c in images if c in windows] == windows  # after the Linux images, in list-images order
+    assert list(images)[-4:] == windows
+    assert images["windows.pause"]["image"] == patch.images["windows.pause"]
+    assert images["windows.pause"]["hosts"] == ["10.0.0.3 (worker)"]
+    assert images["coredns"]["hosts"] == ["10.0.0.2 (worker)"]

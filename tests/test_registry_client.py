@@ -308,3 +308,12 @@ def test_pr_mode_asks_each_image_once(stand_in, tmp_path: Path, monkeypatch, cap
     ]
     assert heads and len(heads) == len(set(heads))  # each image once, over both revisions
     assert "/v2/k0sproject/coredns/manifests/1.11.1" in heads
+
+
+def test_windows_images_are_checked_for_windows_platforms() -> None:
+    from checker.rules.registry import platforms_for
+
+    asked = ("linux/amd64", "linux/arm64", "windows/amd64")
+    assert platforms_for("coredns", asked) == ["linux/amd64", "linux/arm64"]
+    assert platforms_for("windows.pause", asked) == ["windows/amd64"]
+    assert platforms_for("calico.windows.node", ("linux/arm64",)) == ["windows/amd64"]

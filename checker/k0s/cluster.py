@@ -93,6 +93,16 @@ def host_install_flags(k0sctl: K0sObject) -> list[str]:
     return flags
 
 
+def is_windows_host(host: Any) -> bool:
+    """k0sctl treats a host it reaches over WinRM as Windows (workers only, k0s 1.34+)."""
+    return isinstance(host, dict) and isinstance(host.get("winRM"), dict)
+
+
+def has_windows_workers(k0sctl: K0sObject | None) -> bool:
+    hosts = k0sctl.get("spec", "hosts") if k0sctl is not None else None
+    return isinstance(hosts, list) and any(is_windows_host(host) for host in hosts)
+
+
 def uploads_image_bundle(k0sctl: K0sObject) -> bool:
     """True when a host that runs workloads uploads files into k0s's image bundle directory.
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from checker.inputs.imageref import ImageRef
 from checker.inputs.yamldoc import YamlPath
-from checker.k0s.cluster import WORKER_ROLES, Cluster, host_install_flags
+from checker.k0s.cluster import (
+    WORKER_ROLES,
+    Cluster,
+    has_windows_workers,
+    host_install_flags,
+    is_windows_host,
+)
 from checker.k0s.documents import K0sObject
 from checker.k0s.pins import (
     IMAGES_PATH,
@@ -27,6 +33,8 @@ from checker.k0s.releases import Catalog, Patch, minor_key
 
 # `k0s airgap list-images` order (pkg/airgap/images.go). It changed twice: 1.26 sorted the list by
 # field name, 1.36 regrouped it by what enables an image. Pushgateway sits where `--all` adds it.
+# Windows workers (1.34+): what `list-images --platform windows/amd64` prints (1.36), after the rest.
+_WINDOWS = ("windows.pause", "windows.kubeproxy", "calico.windows.cni", "calico.windows.node")
 _ORDER_UNTIL_1_25 = (
     "konnectivity",
     "coredns",
@@ -53,6 +61,7 @@ _ORDER_1_26_TO_1_35 = (
     "pause",
     "pushgateway",
     "nllb.envoyProxy",
+    *_WINDOWS,
 )
 _ORDER_FROM_1_36 = (
     "pause",
@@ -68,6 +77,7 @@ _ORDER_FROM_1_36 = (
     "calico.node",
     "nllb.envoyProxy",
     "nllb.traefik",
+    *_WINDOWS,
 )
 
 DEFAULT = "default"
@@ -110,7 +120,7 @@ def needed_images(cluster: Cluster, catalog: Catalog, patch: Patch | None = None
         return []
     k0sctl = cluster.k0sctl
     flags = " ".join(host_install_flags(k0sctl)) if k0sctl is not None else ""
-    hosts = worker_hosts(k0sctl)
+    windows = has_windows_workers(k0sctl)
     sources: list[K0sObject] = list(cluster.configs)
     exported = [obj for obj in sources if obj.is_cluster_object]
     if cluster.dynamic_config and exported:
@@ -121,7 +131,7 @@ def needed_images(cluster: Cluster, catalog: Catalog, patch: Patch | None = None
     found: dict[tuple[str, str], NeededImage] = {}
     for obj in sources:
         repository = repository_of(obj)
-        for component, (ref, pin) in running_images(obj, release, patch, flags).items():
+        for component, (ref, pin) in running_images(obj, release, patch, flags, windows).items():
             key = (component, str(ref))
             if key in found:
                 continue
@@ -136,7 +146,7 @@ def needed_images(cluster: Cluster, catalog: Catalog, patch: Patch | None = None
                 _source(obj, pin, catalog),
                 obj,
                 _anchor(obj, component, pin, repository, patch),
-                hosts,
+                worker_hosts(k0sctl, windows=is_windows_component(component)),
                 upstream,
             )
     return sorted(found.values(), key=lambda n: (order.get(n.component, len(order)), n.image))
@@ -164,17 +174,25 @@ def _anchor(obj: K0sObject, component: str, pin: Pin | None, repository: str, pa
     return ()
 
 
-def worker_hosts(k0sctl: K0sObject | None) -> tuple[str, ...]:
-    """The k0sctl hosts that run workloads (and so pull system images), as ``address (role)``."""
+def is_windows_component(component: str) -> bool:
+    return component.startswith(("windows.", "calico.windows."))
+
+
+def worker_hosts(k0sctl: K0sObject | None, windows: bool = False) -> tuple[str, ...]:
+    """The k0sctl hosts that run workloads (and so pull system images), as ``address (role)``:
+    the Windows workers for Windows images, the others for the rest."""
+    fallback = ("Windows worker nodes",) if windows else ("worker nodes",)
     if k0sctl is None:
-        return ("worker nodes",)
+        return fallback
     hosts = k0sctl.get("spec", "hosts")
     labels: list[str] = []
     for index, host in enumerate(hosts if isinstance(hosts, list) else []):
         if not isinstance(host, dict) or host.get("role") not in WORKER_ROLES:
             continue
+        if is_windows_host(host) != windows:
+            continue
         labels.append(f"{_address(host) or f'hosts[{index}]'} ({host['role']})")
-    return tuple(labels) or ("worker nodes",)
+    return tuple(labels) or fallback
 
 
 def _address(host: dict[str, object]) -> str:

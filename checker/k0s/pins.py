@@ -177,8 +177,10 @@ def describe_owners(owners: list[tuple[Patch, str]]) -> str:
     return f"k0s {patches[0].version} to {patches[-1].version} ({len(patches)} releases)"
 
 
-def components_run(obj: K0sObject, patch: Patch, install_flags: str = "") -> list[str]:
-    """The components whose images a cluster with this config runs on the given release."""
+def components_run(obj: K0sObject, patch: Patch, install_flags: str = "", windows: bool = False) -> list[str]:
+    """The components whose images a cluster with this config runs on the given release;
+    ``windows``: some workers run Windows (k0s 1.34+), which need their own pause, kube-proxy and
+    Calico images."""
     network = obj.get("spec", "network")
     network = network if isinstance(network, dict) else {}
     provider = network.get("provider", "kuberouter")
@@ -210,6 +212,12 @@ def components_run(obj: K0sObject, patch: Patch, install_flags: str = "") -> lis
     if nllb_enabled(obj):
         kind = nllb_settings(obj).get("type", "EnvoyProxy")
         run.append("nllb.traefik" if kind == "Traefik" else "nllb.envoyProxy")
+    if windows:
+        run.append("windows.pause")
+        if "kubeproxy" in run:
+            run.append("windows.kubeproxy")
+        if "calico.cni" in run:
+            run += ["calico.windows.cni", "calico.windows.node"]
     return [c for c in run if c in patch.images]
 
 
@@ -236,13 +244,13 @@ _NO_SANDBOX_IMAGE_MINORS = frozenset({"1.21", "1.22", "1.23", "1.24", "1.25", "1
 
 
 def running_images(
-    obj: K0sObject, release: Release, patch: Patch, install_flags: str = ""
+    obj: K0sObject, release: Release, patch: Patch, install_flags: str = "", windows: bool = False
 ) -> dict[str, tuple[ImageRef, Pin | None]]:
     """component -> (the reference k0s will run, the pin that set it or None for the default)."""
     repository = repository_of(obj)
     pins = {pin.component: pin for pin in pins_in(obj, release, patch) if pin.ref is not None}
     result: dict[str, tuple[ImageRef, Pin | None]] = {}
-    for component in components_run(obj, patch, install_flags):
+    for component in components_run(obj, patch, install_flags, windows):
         pin = pins.get(component)
         ref = pin.ref if pin is not None and pin.ref is not None else ImageRef.parse(patch.images[component])
         result[component] = (running_name(ref, component, patch, repository), pin)

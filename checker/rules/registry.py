@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from checker.findings import Finding, Severity
 from checker.inputs.registry import MISSING, PRESENT, SKIPPED, Answers, platform_matches
-from checker.k0s.needed import NeededImage, needed_images
+from checker.k0s.needed import NeededImage, is_windows_component, needed_images
 from checker.k0s.pins import component_label, pull_policy_of
 from checker.k0s.releases import PULL_POLICIES, Patch
 from checker.rules.base import Context, Rule
@@ -86,7 +86,8 @@ def check_registry_platforms(ctx: Context) -> Iterator[Finding]:
         answer = answers.answer(needed.ref)
         if answer is None or answer.status != PRESENT or answer.platforms is None:
             continue
-        lacking = [p for p in answers.platforms if not platform_matches(p, answer.platforms)]
+        wanted = platforms_for(needed.component, answers.platforms)
+        lacking = [p for p in wanted if not platform_matches(p, answer.platforms)]
         if not lacking:
             continue
         offered = ", ".join(sorted(answer.platforms)) or "none"
@@ -97,7 +98,7 @@ def check_registry_platforms(ctx: Context) -> Iterator[Finding]:
             f"{needed.ref} has no {', '.join(lacking)} image in {answer.registry} (it has {offered}).",
             fix=f"copy every platform: skopeo copy --all docker://{needed.upstream} docker://{needed.ref}",
             detail=(
-                "The nodes need " + ", ".join(answers.platforms) + " (--platform). A node whose platform "
+                "The nodes need " + ", ".join(wanted) + " (--platform). A node whose platform "
                 "the image lacks cannot run it: the pull fails with 'no matching manifest' and the pod "
                 "does not start."
             ),
@@ -105,6 +106,13 @@ def check_registry_platforms(ctx: Context) -> Iterator[Finding]:
             image=needed.image,
             registry=answer.registry,
         )
+
+
+def platforms_for(component: str, platforms: tuple[str, ...]) -> list[str]:
+    """The platforms an image must have: Windows images those of the Windows workers, the rest the
+    Linux ones (--platform; amd64 when none of that OS is given)."""
+    system = "windows" if is_windows_component(component) else "linux"
+    return [p for p in platforms if p.startswith(system + "/")] or [f"{system}/amd64"]
 
 
 def check_registry_problems(ctx: Context) -> Iterator[Finding]:
