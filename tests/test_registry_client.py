@@ -119,7 +119,9 @@ def stand_in() -> Iterator[tuple[str, list[tuple[str, str, str]], dict[str, int]
 
 def settings(host: str, password: str = "pw") -> Settings:
     registry = parse_registry(host, [host])
-    return Settings((registry,), credentials={host: Credentials("alice", password)}, backoff=0.01)
+    return Settings(
+        (registry,), ("linux/amd64",), credentials={host: Credentials("alice", password)}, backoff=0.01
+    )
 
 
 def test_bearer_flow_retries_and_one_request_per_image(stand_in) -> None:
@@ -317,3 +319,14 @@ def test_windows_images_are_checked_for_windows_platforms() -> None:
     assert platforms_for("coredns", asked) == ["linux/amd64", "linux/arm64"]
     assert platforms_for("windows.pause", asked) == ["windows/amd64"]
     assert platforms_for("calico.windows.node", ("linux/arm64",)) == ["windows/amd64"]
+
+
+def test_without_platforms_one_head_per_image(stand_in) -> None:
+    host, log, _ = stand_in
+    plain = Settings((parse_registry(host, [host]),), credentials={host: Credentials("alice", "pw")})
+    answers = ask(plain, [ImageRef.parse(f"{host}/k0s/app:1.0"), ImageRef.parse(f"{host}/k0s/app:2.0")])
+    assert [a.status for a in answers.answers.values()] == [PRESENT, MISSING]
+    manifests = [
+        (method, path) for method, path, auth in log if "/manifests/" in path and auth.startswith("Bearer")
+    ]
+    assert sorted(manifests) == [("HEAD", "/v2/k0s/app/manifests/1.0"), ("HEAD", "/v2/k0s/app/manifests/2.0")]

@@ -191,7 +191,6 @@ def registry_settings(args: argparse.Namespace, config: Config) -> RegistrySetti
     import importlib.util
 
     from checker.inputs.registry import (
-        DEFAULT_PLATFORMS,
         RegistrySetupError,
         Settings,
         default_auth_file,
@@ -204,7 +203,7 @@ def registry_settings(args: argparse.Namespace, config: Config) -> RegistrySetti
         raise UsageError("the registry check needs httpx: pip install 'k0s-policy[registry]'")
     try:
         registries = tuple(dict.fromkeys(parse_registry(url, args.registry_insecure) for url in urls))
-        platforms = tuple(dict.fromkeys(parse_platform(p) for p in args.platform)) or DEFAULT_PLATFORMS
+        platforms = tuple(dict.fromkeys(parse_platform(p) for p in args.platform))
         auth = Path(args.registry_auth) if args.registry_auth else default_auth_file()
         credentials = load_auth_file(auth, explicit=bool(args.registry_auth))
         if args.registry_ca and not Path(args.registry_ca).is_file():

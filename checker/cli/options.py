@@ -219,7 +219,7 @@ def add_registry_options(check: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="OS/ARCH",
-        help="platforms the nodes need in multi-arch images (repeatable; default linux/amd64)",
+        help="check that each image has this platform, e.g. linux/arm64 (repeatable; default: not checked)",
     )
     check.add_argument(
         "--registry-timeout", type=float, default=10.0, metavar="SECONDS", help="timeout of each request"

@@ -1,8 +1,9 @@
 """Ask OCI registries (the distribution API) whether images exist and for which platforms.
 
 Only manifests are read: ``GET /v2/`` once per registry (reachability and the auth challenge),
-``HEAD /v2/<name>/manifests/<ref>`` once per distinct image, and, to learn the platforms, a ``GET``
-of the same manifest and, for a single-platform image, of its config blob (a small JSON document).
+``HEAD /v2/<name>/manifests/<ref>`` once per distinct image, and, only when platforms are asked for
+(``--platform``), a ``GET`` of the same manifest and, for a single-platform image, of its config blob
+(a small JSON document).
 Layers are never fetched. Anonymous access, HTTP basic credentials and the bearer-token flow
 (``WWW-Authenticate: Bearer realm=...,service=...,scope=...``) are supported; credentials come from a
 Docker ``config.json`` and never appear in any message.
@@ -40,7 +41,6 @@ MANIFEST_TYPES = (OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST)
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 ACCEPT = ", ".join(MANIFEST_TYPES)
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024  # distribution refuses manifests above 4 MiB
-DEFAULT_PLATFORMS = ("linux/amd64",)
 DOCKER_HUB_API = "registry-1.docker.io"  # images name Docker Hub docker.io; its API lives here
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 2  # after the first try, on 429, 5xx and transport errors
@@ -298,7 +298,7 @@ class _Unreachable(Exception):
 @dataclass
 class Settings:
     registries: tuple[Registry, ...]
-    platforms: tuple[str, ...] = DEFAULT_PLATFORMS
+    platforms: tuple[str, ...] = ()  # --platform; none: existence only, one HEAD per image
     credentials: Mapping[str, Credentials] = field(default_factory=dict)
     auth_source: str = ""
     ca_file: str | None = None
@@ -518,6 +518,8 @@ class _Session:
                 return Answer(str(ref), registry.name, MISSING, detail="HTTP 404")
             if status != 200:
                 return Answer(str(ref), registry.name, ERROR, detail=f"HTTP {status} for the manifest")
+            if not self.settings.platforms:
+                return Answer(str(ref), registry.name, PRESENT, None, digest)
             platforms = self._platforms(registry, path, scope, media_type, repository)
         except _Unreachable as err:
             return Answer(str(ref), registry.name, ERROR, detail=str(err))

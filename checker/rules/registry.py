@@ -80,7 +80,7 @@ def check_registry_images(ctx: Context) -> Iterator[Finding]:
 
 def check_registry_platforms(ctx: Context) -> Iterator[Finding]:
     answers = _answers(ctx)
-    if answers is None or ctx.cluster.patch is None:
+    if answers is None or ctx.cluster.patch is None or not answers.platforms:
         return
     for needed in needed_images(ctx.cluster, ctx.catalog):
         answer = answers.answer(needed.ref)
@@ -109,8 +109,8 @@ def check_registry_platforms(ctx: Context) -> Iterator[Finding]:
 
 
 def platforms_for(component: str, platforms: tuple[str, ...]) -> list[str]:
-    """The platforms an image must have: Windows images those of the Windows workers, the rest the
-    Linux ones (--platform; amd64 when none of that OS is given)."""
+    """The platforms an image must have (with --platform): Windows images the Windows ones given,
+    the rest the Linux ones; amd64 of that OS when --platform names none of it."""
     system = "windows" if is_windows_component(component) else "linux"
     return [p for p in platforms if p.startswith(system + "/")] or [f"{system}/amd64"]
 
@@ -127,7 +127,7 @@ def check_registry_problems(ctx: Context) -> Iterator[Finding]:
             continue
         if answer.status == SKIPPED:
             skipped.setdefault(answer.registry, []).append(needed)
-        elif answer.status == PRESENT and answer.platforms is None:
+        elif answer.status == PRESENT and answer.platforms is None and answers.platforms:
             yield ctx.finding(
                 REGISTRY_UNAVAILABLE,
                 needed.obj,
@@ -185,7 +185,7 @@ PLATFORM_MISSING = Rule(
     "K0S208",
     "image-platform-missing",
     Severity.ERROR,
-    "An image in the registry lacks a platform the cluster's nodes need (--platform).",
+    "An image in the registry lacks a platform the cluster's nodes need (check --registry --platform).",
     check=check_registry_platforms,
 )
 REGISTRY_UNAVAILABLE = Rule(
