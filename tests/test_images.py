@@ -241,3 +241,14 @@ def test_windows_workers_need_their_own_images(tmp_path: Path, capsys, catalog) 
     assert images["windows.pause"]["image"] == patch.images["windows.pause"]
     assert images["windows.pause"]["hosts"] == ["10.0.0.3 (worker)"]
     assert images["coredns"]["hosts"] == ["10.0.0.2 (worker)"]
+
+
+def test_an_assumed_target_is_said(tmp_path: Path, capsys, catalog) -> None:
+    write(tmp_path, "k0s.yaml", "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n")
+    code, out, err = run(["images", str(tmp_path)], capsys)
+    newest = catalog.newest()
+    assert (
+        code == 0 and f"declares no k0s version; listed for the newest known release {newest.version}" in err
+    )
+    assert out.splitlines()[0] == newest.images["pause"]  # 1.36 and later list pause first
+    assert run(["images", str(tmp_path), "--k0s-version", "v1.30.99"], capsys)[2].count("note:") == 1

@@ -84,6 +84,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("k0s-policy: error: no image list: fix the input errors above first\n")
         return options.EXIT_USAGE
     result.insecure_sources = frozenset(host.strip().lower() for host in args.registry_insecure)
+    for entry in result.clusters:  # an assumed or approximated target is said, never hidden
+        if entry.cluster.assumed_newest:
+            sys.stderr.write(
+                f"k0s-policy: note: cluster {entry.cluster.name} declares no k0s version; listed for the "
+                f"newest known release {entry.patch.version} (declare it, or pass --k0s-version)\n"
+            )
+        elif entry.cluster.target is not None and entry.cluster.target.note:
+            sys.stderr.write(f"k0s-policy: note: cluster {entry.cluster.name}: {entry.cluster.target.note}\n")
     if not result.clusters:
         return common.error("no k0s cluster found in the given paths: nothing to list")
     try:
