@@ -222,6 +222,7 @@ def test_registry_options_fail_before_any_request(tmp_path: Path, capsys, monkey
         (["--registry", "http://r.invalid"], "--registry-insecure r.invalid"),
         (["--registry", "r.invalid", "--platform", "arm64"], "os/arch"),
         (["--registry", "r.invalid", "--registry-ca", str(tmp_path / "ca.pem")], "no such file"),
+        (["--registry", "r.invalid", "--registry-ca", str(tmp_path / "k0s.yaml")], "not a PEM certificate"),
     ]
     for extra, message in cases:
         assert main([*base, *extra]) == 2, extra

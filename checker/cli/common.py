@@ -197,6 +197,7 @@ def registry_settings(args: argparse.Namespace, config: Config) -> RegistrySetti
         load_auth_file,
         parse_platform,
         parse_registry,
+        trust,
     )
 
     if importlib.util.find_spec("httpx") is None:
@@ -206,8 +207,8 @@ def registry_settings(args: argparse.Namespace, config: Config) -> RegistrySetti
         platforms = tuple(dict.fromkeys(parse_platform(p) for p in args.platform))
         auth = Path(args.registry_auth) if args.registry_auth else default_auth_file()
         credentials = load_auth_file(auth, explicit=bool(args.registry_auth))
-        if args.registry_ca and not Path(args.registry_ca).is_file():
-            raise RegistrySetupError(f"--registry-ca {args.registry_ca}: no such file")
+        if args.registry_ca:
+            trust(args.registry_ca)  # a file that is no CA bundle is a usage error now, not later
         if not args.registry_timeout > 0:
             raise RegistrySetupError("--registry-timeout must be a positive number of seconds")
     except RegistrySetupError as err:

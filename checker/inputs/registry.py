@@ -336,17 +336,27 @@ def ask(settings: Settings, images: Iterable[ImageRef]) -> Answers:
     return answers
 
 
+def trust(ca_file: str | None) -> ssl.SSLContext:
+    """The system trust store, plus a PEM bundle given with --registry-ca."""
+    context = ssl.create_default_context()
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except FileNotFoundError:
+            raise RegistrySetupError(f"--registry-ca {ca_file}: no such file") from None
+        except (OSError, ssl.SSLError, ValueError) as err:
+            raise RegistrySetupError(
+                f"--registry-ca {ca_file}: not a PEM certificate bundle ({err})"
+            ) from None
+    return context
+
+
 class _Session:
     def __init__(self, settings: Settings) -> None:
         import httpx  # the optional extra: only runs that ask a registry import it
 
         self.settings = settings
-        context = ssl.create_default_context()  # the system trust store
-        if settings.ca_file:
-            try:
-                context.load_verify_locations(cafile=settings.ca_file)
-            except (OSError, ssl.SSLError) as err:
-                raise RegistrySetupError(f"--registry-ca {settings.ca_file}: cannot load it: {err}") from None
+        context = trust(settings.ca_file)
         self.httpx = httpx
         self.client = httpx.Client(
             verify=context,

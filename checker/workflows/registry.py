@@ -14,7 +14,6 @@ from checker.inputs.registry import (
     Answers,
     Asker,
     Problem,
-    RegistrySetupError,
     Settings,
     ask,
 )
@@ -36,8 +35,6 @@ def gather(clusters: Sequence[Cluster], catalog: Catalog, settings: Settings, as
                     images.setdefault(needed.image, needed.ref)
         fresh = [ref for text, ref in images.items() if known is None or text not in known.answers]
         answers = asker(settings, fresh)
-    except RegistrySetupError:
-        raise
     except Exception as err:  # never a traceback and never a silent pass: every registry gets K0S209
         answers = Answers(settings.registries, settings.platforms, auth_source=settings.auth_source)
         for registry in settings.registries:
