@@ -10,7 +10,7 @@ from typing import Any
 from checker.inputs.imageref import ImageRef, split_image_and_version
 from checker.inputs.yamldoc import YamlPath
 from checker.k0s.documents import K0sObject
-from checker.k0s.releases import Catalog, Patch, Release
+from checker.k0s.releases import PULL_POLICIES, Catalog, Patch, Release
 from checker.k0s.repository import rewrite_repository
 
 NLLB_PATH: YamlPath = ("spec", "network", "nodeLocalLoadBalancing")
@@ -68,6 +68,15 @@ def repository_of(obj: K0sObject) -> str:
 def pull_policy_of(obj: K0sObject) -> str | None:
     value = obj.get(*IMAGES_PATH, "default_pull_policy")
     return value if isinstance(value, str) else None
+
+
+def effective_pull_policy(obj: K0sObject, release: Release, patch: Patch) -> str:
+    """The pull policy k0s really applies to its images: the written one where the release honours
+    it (1.26 on), else the release's own (IfNotPresent)."""
+    written = pull_policy_of(obj)
+    if patch.pull_policy_honoured and written in PULL_POLICIES:
+        return str(written)
+    return release.default_pull_policy
 
 
 def nllb_settings(obj: K0sObject) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from checker.k0s.pins import (
     NLLB_PATH,
     Pin,
     component_label,
+    effective_pull_policy,
     nllb_enabled,
     nllb_settings,
     pull_policy_of,
@@ -72,9 +73,7 @@ def _views(ctx: Context) -> Iterator[_View]:
     windows = has_windows_workers(k0sctl)
     for obj in ctx.cluster.configs:
         written = pull_policy_of(obj)
-        effective = release.default_pull_policy
-        if patch.pull_policy_honoured and written is not None and written in PULL_POLICIES:
-            effective = written
+        effective = effective_pull_policy(obj, release, patch)
         yield _View(obj, release, patch, written, effective, repository_of(obj), flags, windows)
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from checker.findings import Finding, Severity
 from checker.inputs.registry import MISSING, PRESENT, SKIPPED, Answers, platform_matches
 from checker.k0s.needed import NeededImage, is_windows_component, needed_images
-from checker.k0s.pins import component_label, pull_policy_of
-from checker.k0s.releases import PULL_POLICIES, Patch
+from checker.k0s.pins import component_label, effective_pull_policy
+from checker.k0s.releases import Patch
 from checker.rules.base import Context, Rule
 
 
@@ -23,11 +23,7 @@ def _answers(ctx: Context) -> Answers | None:
 
 def _policy(needed: NeededImage, ctx: Context, patch: Patch) -> str:
     release = ctx.catalog.release(patch.minor)
-    default = release.default_pull_policy if release is not None else "IfNotPresent"
-    written = pull_policy_of(needed.obj)
-    if patch.pull_policy_honoured and written in PULL_POLICIES:
-        return str(written)
-    return default
+    return effective_pull_policy(needed.obj, release, patch) if release is not None else "IfNotPresent"
 
 
 def _why(ctx: Context, policy: str) -> str:
