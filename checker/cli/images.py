@@ -66,9 +66,17 @@ def run(args: argparse.Namespace) -> int:
     if args.output_dir and args.output:
         return common.error("use --output or --output-dir, not both")
     try:
-        config = common.load_config(args, cwd)
+        config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
-        collected = collect(args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
+        collected = collect(
+            args.paths,
+            ignore=args.exclude,
+            cwd=cwd,
+            tree=tree,
+            excludes=[config.exclusion],
+            gitignore=not args.no_gitignore,
+        )
+        common.add_context(args, collected, cwd, tree, config)
         result = run_images(
             collected, catalog, config, cli_version=args.k0s_version, from_version=args.from_version
         )
