@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench data clean
+.PHONY: demo test test-tools lint bench data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,19 @@ demo: $(STAMP)
 	@echo "== the same repository after 'k0s-policy fix' style clean-up (examples/airgap-upgrade-fixed):"
 	$(BIN)/k0s-policy check examples/airgap-upgrade-fixed
 
-test: $(STAMP)
+# tests/test_registry.py runs a real registry, skopeo and openssl (Debian packages of the same names): installed
+# here when missing and run as root; otherwise those tests fail naming the package under CI=true.
+REGISTRY_TOOLS := docker-registry skopeo openssl
+test-tools:
+	@missing=""; for tool in $(REGISTRY_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing; } \
+	      || echo "make test: could not install$$missing; the registry tests will fail naming them"; \
+	  else echo "make test: missing$$missing: apt-get install$$missing (the registry tests need them)"; fi; \
+	fi
+
+test: $(STAMP) test-tools
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -6,7 +6,9 @@ Example::
     exclude: ["vendor/**"]             # paths never read
     airgapped: true                    # clusters pull nothing from the internet
     airgap_images: airgap/images.txt   # `k0s airgap list-images` output
-    registries: [registry.example.com] # private registries the clusters may pull from
+    registries:                        # private registries the clusters may pull from; an entry
+      - registry.example.com           # with url: is also asked whether it holds the images
+      - url: https://mirror.example.com:5000   # (check --registry, docs/registry.md)
     rules:
       K0S103: {severity: info}         # or `K0S103: off`
     ignore:
@@ -92,6 +94,7 @@ class Config:
     airgapped: bool = False
     airgap_images: str | None = None
     registries: tuple[str, ...] = ()
+    registry_urls: tuple[str, ...] = ()  # `registries:` entries with url: the registries check asks
     severities: dict[str, Severity | None] = field(default_factory=dict)
     ignore: tuple[IgnoreEntry, ...] = ()
     clusters: tuple[ClusterSettings, ...] = ()
@@ -179,6 +182,24 @@ class _Reader:
             self.expect(item, str, (*path, index), "a string")
         return tuple(items)
 
+    def registries(self, value: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Names (strings) and, for ``{url: ...}`` entries, the URL to ask; a url entry is a name too."""
+        path: tuple[str | int, ...] = ("registries",)
+        items = [value] if isinstance(value, str) else self.expect(value, list, path, "a list")
+        names: list[str] = []
+        urls: list[str] = []
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                unknown = set(item) - {"url"}
+                if unknown:
+                    raise self.fail((*path, index), f"unknown key {sorted(unknown)[0]!r} in a registry entry")
+                url = self.expect(item.get("url"), str, (*path, index, "url"), "a registry URL")
+                urls.append(url)
+                names.append(url.split("://", 1)[-1].rstrip("/"))
+            else:
+                names.append(self.expect(item, str, (*path, index), "a registry name or {url: ...}"))
+        return tuple(names), tuple(urls)
+
     def version(self, value: Any, path: tuple[str | int, ...]) -> str:
         if isinstance(value, float):
             raise self.fail(
@@ -201,7 +222,7 @@ class _Reader:
         if "airgap_images" in data:
             config.airgap_images = self.expect(data["airgap_images"], str, ("airgap_images",), "a file path")
         if "registries" in data:
-            config.registries = self.strings(data["registries"], ("registries",))
+            config.registries, config.registry_urls = self.registries(data["registries"])
         config.severities = self.severities(data.get("rules", {}))
         ignores = self.ignores(data.get("ignore", []))
         config.ignore = tuple(e for e in ignores if e.expires is None or e.expires >= today)

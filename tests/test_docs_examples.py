@@ -30,6 +30,8 @@ SHELL = {"sh", "bash", "shell"}
 SKIP = {
     "--context edge-prod": "needs a live cluster (a kubeconfig context)",
     "releases import": "needs the output of a new k0s binary (k0s airgap list-images)",
+    "--registry ": "needs a registry server (tests/test_registry.py runs the real one)",
+    "--format skopeo-sync --output-dir": "shows a cluster whose images.repository is a mirror (tests/test_images.py)",
 }
 PROGRAMS_NOT_HERE = {"kustomize", "flux", "helm", "kubectl", "docker", "conftest", "bash", "yq", "pre-commit"}
 
@@ -114,7 +116,9 @@ def examples() -> list[Example]:
                             if out.startswith("$ "):
                                 break
                             shown.append(out)
-                        found.append(Example(rel, index + 2 + offset, line[2:].strip(), tuple(shown)))
+                        command = line[2:].strip()
+                        skip = _skip_reason(command, in_script=False)
+                        found.append(Example(rel, index + 2 + offset, command, tuple(shown), skip))
             index = end + 1
     return found
 

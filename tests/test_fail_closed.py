@@ -33,7 +33,7 @@ def run(cwd: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--select", "K0S999"], ["--select K0S999", "unknown rule", "nearest: K0S009"]),
+        (["--select", "K0S999"], ["--select K0S999", "unknown rule", "nearest: ", "K0S009"]),
         (["--ignore", "K0S1,K0S7"], ["--ignore K0S7", "unknown rule"]),
         (["--select", "KOS102"], ["--select KOS102", "nearest: K0S102"]),  # letter O for zero
     ],

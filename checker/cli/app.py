@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from checker.cli import audit, check, fix, merge, releases, rules, schema, verify
+from checker.cli import audit, check, fix, images, merge, releases, rules, schema, verify
 from checker.cli.options import EXIT_OK, EXIT_USAGE
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -18,6 +18,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": verify.run,
     "merge-reports": merge.run,
     "schema": schema.run,
+    "images": images.run,
 }
 
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_parser(sub)
     merge.add_parser(sub)
     schema.add_parser(sub)
+    images.add_parser(sub)
     return parser
 
 

@@ -35,6 +35,7 @@ def add_parser(sub: Any) -> None:
     options.add_policy_options(check)
     options.add_scale_options(check)
     check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
+    options.add_registry_options(check)
     check.add_argument(
         "-v", "--verbose", action="store_true", help="text: print each finding's detail (the why) under it"
     )

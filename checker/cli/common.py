@@ -13,6 +13,7 @@ from checker.cli import options
 
 if TYPE_CHECKING:
     from checker.config import Config
+    from checker.inputs.registry import Settings as RegistrySettings
     from checker.inputs.roots import Tree
     from checker.inputs.sources import Collected
     from checker.k0s.releases import Catalog
@@ -169,7 +170,60 @@ def rule_options(args: argparse.Namespace, config: Config) -> Options:
         opts.airgap_images = frozenset(held)
         sources = [opts.airgap_images_source, *(f"{b} (image bundle)" for b in bundles)]
         opts.airgap_images_source = " + ".join(s for s in sources if s)
+    opts.registry = registry_settings(args, config)
     return opts
+
+
+def registry_settings(args: argparse.Namespace, config: Config) -> RegistrySettings | None:
+    """What `check --registry` asks and how; None when no registry is named. Built once per run, so
+    PR mode's two revisions share the answers."""
+    cached = getattr(args, "registry_settings_built", None)
+    if cached is not None:
+        return cached if cached is not False else None
+    if not hasattr(args, "registry"):
+        return None  # only `check` asks registries; audit and fix never touch the network this way
+    urls = [*args.registry, *config.registry_urls]
+    if not urls:
+        if args.platform:
+            raise UsageError("--platform is used by the registry check: add --registry URL")
+        args.registry_settings_built = False
+        return None
+    import importlib.util
+
+    from checker.inputs.registry import (
+        RegistrySetupError,
+        Settings,
+        default_auth_file,
+        load_auth_file,
+        parse_platform,
+        parse_registry,
+        trust,
+    )
+
+    if importlib.util.find_spec("httpx") is None:
+        raise UsageError("the registry check needs httpx: pip install 'k0s-policy[registry]'")
+    try:
+        registries = tuple(dict.fromkeys(parse_registry(url, args.registry_insecure) for url in urls))
+        platforms = tuple(dict.fromkeys(parse_platform(p) for p in args.platform))
+        auth = Path(args.registry_auth) if args.registry_auth else default_auth_file()
+        credentials = load_auth_file(auth, explicit=bool(args.registry_auth))
+        if args.registry_ca:
+            trust(args.registry_ca)  # a file that is no CA bundle is a usage error now, not later
+        if not args.registry_timeout > 0:
+            raise RegistrySetupError("--registry-timeout must be a positive number of seconds")
+    except RegistrySetupError as err:
+        raise UsageError(str(err)) from None
+    settings = Settings(
+        registries,
+        platforms,
+        credentials,
+        auth_source=str(auth) if credentials else "",
+        ca_file=args.registry_ca,
+        timeout=args.registry_timeout,
+        named=frozenset(parse_registry(url, args.registry_insecure).name for url in args.registry),
+    )
+    args.registry_settings_built = settings
+    return settings
 
 
 def policies(args: argparse.Namespace, dirs: Sequence[str] | None = None) -> RegoPolicies | None:

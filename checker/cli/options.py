@@ -190,3 +190,37 @@ def add_scale_options(check: argparse.ArgumentParser) -> None:
         help="processes a plain check uses (default: the CPU count for runs of more than a few hundred "
         "k0s documents, 1 otherwise; Linux only)",
     )
+
+
+def add_registry_options(check: argparse.ArgumentParser) -> None:
+    """`check --registry`: ask OCI registries whether they hold the images (docs/registry.md)."""
+    check.add_argument(
+        "--registry",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="ask this registry whether it holds the images its names resolve to (repeatable)",
+    )
+    check.add_argument(
+        "--registry-auth",
+        metavar="FILE",
+        help="Docker config.json with credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json)",
+    )
+    check.add_argument("--registry-ca", metavar="FILE", help="trust this CA bundle too (PEM)")
+    check.add_argument(
+        "--registry-insecure",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="use plain HTTP for this registry host[:port] (repeatable)",
+    )
+    check.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="OS/ARCH",
+        help="check that each image has this platform, e.g. linux/arm64 (repeatable; default: not checked)",
+    )
+    check.add_argument(
+        "--registry-timeout", type=float, default=10.0, metavar="SECONDS", help="timeout of each request"
+    )

@@ -78,12 +78,29 @@ class Cluster:
 
 
 def host_install_flags(k0sctl: K0sObject) -> list[str]:
+    """Each host's install flags as one string; k0sctl installs a ``single`` host with ``--single``."""
     hosts = k0sctl.get("spec", "hosts")
     flags: list[str] = []
     for host in hosts if isinstance(hosts, list) else []:
-        if isinstance(host, dict) and isinstance(host.get("installFlags"), list):
-            flags.append(" ".join(str(f) for f in host["installFlags"]))
+        if not isinstance(host, dict):
+            continue
+        written = host.get("installFlags")
+        words = [str(f) for f in written] if isinstance(written, list) else []
+        if host.get("role") == "single" and "--single" not in words:
+            words.append("--single")
+        if words:
+            flags.append(" ".join(words))
     return flags
+
+
+def is_windows_host(host: Any) -> bool:
+    """k0sctl treats a host it reaches over WinRM as Windows (workers only, k0s 1.34+)."""
+    return isinstance(host, dict) and isinstance(host.get("winRM"), dict)
+
+
+def has_windows_workers(k0sctl: K0sObject | None) -> bool:
+    hosts = k0sctl.get("spec", "hosts") if k0sctl is not None else None
+    return isinstance(hosts, list) and any(is_windows_host(host) for host in hosts)
 
 
 def uploads_image_bundle(k0sctl: K0sObject) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from checker.inputs.imageref import ImageRef, split_image_and_version
 from checker.inputs.yamldoc import YamlPath
 from checker.k0s.documents import K0sObject
-from checker.k0s.releases import Catalog, Patch, Release
+from checker.k0s.releases import PULL_POLICIES, Catalog, Patch, Release
 from checker.k0s.repository import rewrite_repository
 
 NLLB_PATH: YamlPath = ("spec", "network", "nodeLocalLoadBalancing")
@@ -68,6 +68,15 @@ def repository_of(obj: K0sObject) -> str:
 def pull_policy_of(obj: K0sObject) -> str | None:
     value = obj.get(*IMAGES_PATH, "default_pull_policy")
     return value if isinstance(value, str) else None
+
+
+def effective_pull_policy(obj: K0sObject, release: Release, patch: Patch) -> str:
+    """The pull policy k0s really applies to its images: the written one where the release honours
+    it (1.26 on), else the release's own (IfNotPresent)."""
+    written = pull_policy_of(obj)
+    if patch.pull_policy_honoured and written in PULL_POLICIES:
+        return str(written)
+    return release.default_pull_policy
 
 
 def nllb_settings(obj: K0sObject) -> dict[str, Any]:
@@ -177,18 +186,33 @@ def describe_owners(owners: list[tuple[Patch, str]]) -> str:
     return f"k0s {patches[0].version} to {patches[-1].version} ({len(patches)} releases)"
 
 
-def components_run(obj: K0sObject, patch: Patch, install_flags: str = "") -> list[str]:
-    """The components whose images a cluster with this config runs on the given release."""
+def components_run(obj: K0sObject, patch: Patch, install_flags: str = "", windows: bool = False) -> list[str]:
+    """The components whose images a cluster with this config runs on the given release;
+    ``windows``: some workers run Windows (k0s 1.34+), which need their own pause, kube-proxy and
+    Calico images."""
     network = obj.get("spec", "network")
     network = network if isinstance(network, dict) else {}
     provider = network.get("provider", "kuberouter")
-    run = ["konnectivity", "metricsserver", "coredns"]
+    disabled = disabled_components(install_flags)
+    run: list[str] = []
+    single = any(w in ("--single", "--single=true") for w in install_flags.split())
+    if "konnectivity-server" not in disabled and not single:
+        run.append("konnectivity")  # single-node controllers run no konnectivity at all
+    if "metrics-server" not in disabled:
+        run.append("metricsserver")
+    if "coredns" not in disabled:
+        run.append("coredns")
     kube_proxy = network.get("kubeProxy")
-    if not (isinstance(kube_proxy, dict) and kube_proxy.get("disabled") is True):
+    if (
+        not (isinstance(kube_proxy, dict) and kube_proxy.get("disabled") is True)
+        and "kube-proxy" not in disabled
+    ):
         run.append("kubeproxy")
     if "pause" in patch.images and patch.minor not in _NO_SANDBOX_IMAGE_MINORS:
         run.append("pause")
-    if provider == "kuberouter":
+    if "network-provider" in disabled:
+        pass  # the controllers deploy no network plugin; the user brings one
+    elif provider == "kuberouter":
         run += ["kuberouter.cni", "kuberouter.cniInstaller"]
     elif provider == "calico":
         run += ["calico.cni", "calico.node", "calico.kubecontrollers"]
@@ -197,7 +221,31 @@ def components_run(obj: K0sObject, patch: Patch, install_flags: str = "") -> lis
     if nllb_enabled(obj):
         kind = nllb_settings(obj).get("type", "EnvoyProxy")
         run.append("nllb.traefik" if kind == "Traefik" else "nllb.envoyProxy")
+    if windows:
+        run.append("windows.pause")
+        if "kubeproxy" in run:
+            run.append("windows.kubeproxy")
+        if "calico.cni" in run:
+            run += ["calico.windows.cni", "calico.windows.node"]
     return [c for c in run if c in patch.images]
+
+
+def disabled_components(install_flags: str) -> frozenset[str]:
+    """The k0s components named by ``--disable-components`` in a controller's install flags.
+
+    Accepts ``--disable-components=a,b`` and ``--disable-components a,b`` (also quoted), as k0s's flag
+    parser does; repeated flags add up.
+    """
+    words = install_flags.replace('"', " ").replace("'", " ").split()
+    names: set[str] = set()
+    for index, word in enumerate(words):
+        value = ""
+        if word.startswith("--disable-components="):
+            value = word.partition("=")[2]
+        elif word == "--disable-components" and index + 1 < len(words):
+            value = words[index + 1]
+        names.update(name.strip() for name in value.split(",") if name.strip())
+    return frozenset(names)
 
 
 # k0s sets the containerd sandbox (pause) image itself only from 1.27 on.
@@ -205,13 +253,13 @@ _NO_SANDBOX_IMAGE_MINORS = frozenset({"1.21", "1.22", "1.23", "1.24", "1.25", "1
 
 
 def running_images(
-    obj: K0sObject, release: Release, patch: Patch, install_flags: str = ""
+    obj: K0sObject, release: Release, patch: Patch, install_flags: str = "", windows: bool = False
 ) -> dict[str, tuple[ImageRef, Pin | None]]:
     """component -> (the reference k0s will run, the pin that set it or None for the default)."""
     repository = repository_of(obj)
     pins = {pin.component: pin for pin in pins_in(obj, release, patch) if pin.ref is not None}
     result: dict[str, tuple[ImageRef, Pin | None]] = {}
-    for component in components_run(obj, patch, install_flags):
+    for component in components_run(obj, patch, install_flags, windows):
         pin = pins.get(component)
         ref = pin.ref if pin is not None and pin.ref is not None else ImageRef.parse(patch.images[component])
         result[component] = (running_name(ref, component, patch, repository), pin)

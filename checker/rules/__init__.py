@@ -6,10 +6,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from checker.rules import core, dynamic, images, pullpolicy, skew
+from checker.rules import core, dynamic, images, pullpolicy, registry, skew
 from checker.rules.base import Context, Options, Rule
 
-ALL_RULES: tuple[Rule, ...] = (*core.RULES, *images.RULES, *pullpolicy.RULES, *skew.RULES, *dynamic.RULES)
+ALL_RULES: tuple[Rule, ...] = (
+    *core.RULES,
+    *images.RULES,
+    *pullpolicy.RULES,
+    *registry.RULES,
+    *skew.RULES,
+    *dynamic.RULES,
+)
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from checker.config import Config
 from checker.findings import Finding, Severity
 from checker.inputs.imageref import ImageRef
+from checker.inputs.registry import Answers, Settings
 from checker.inputs.yamldoc import YamlPath
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject
@@ -24,6 +25,8 @@ class Options:
     base_versions: dict[str, str] = field(
         default_factory=dict
     )  # cluster name -> version at the base revision
+    registry: Settings | None = None  # check --registry: which registries to ask, and how
+    registry_answers: Answers | None = None  # what they said (filled by checker.workflows.registry)
 
 
 @dataclass

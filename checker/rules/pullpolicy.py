@@ -15,13 +15,19 @@ from functools import cache
 from checker.findings import Finding, Severity
 from checker.inputs.imageref import ImageRef, same_image
 from checker.inputs.yamldoc import YamlPath
-from checker.k0s.cluster import AIRGAP_IMAGE_DIR, host_install_flags, uploads_image_bundle
+from checker.k0s.cluster import (
+    AIRGAP_IMAGE_DIR,
+    has_windows_workers,
+    host_install_flags,
+    uploads_image_bundle,
+)
 from checker.k0s.documents import K0sObject
 from checker.k0s.pins import (
     IMAGES_PATH,
     NLLB_PATH,
     Pin,
     component_label,
+    effective_pull_policy,
     nllb_enabled,
     nllb_settings,
     pull_policy_of,
@@ -51,9 +57,10 @@ class _View:
     effective: str  # the policy k0s really applies to its images
     repository: str
     install_flags: str
+    windows: bool = False
 
     def running(self) -> dict[str, tuple[ImageRef, Pin | None]]:
-        return running_images(self.obj, self.release, self.patch, self.install_flags)
+        return running_images(self.obj, self.release, self.patch, self.install_flags, self.windows)
 
 
 def _views(ctx: Context) -> Iterator[_View]:
@@ -63,12 +70,11 @@ def _views(ctx: Context) -> Iterator[_View]:
         return
     k0sctl = ctx.cluster.k0sctl
     flags = " ".join(host_install_flags(k0sctl)) if k0sctl is not None else ""
+    windows = has_windows_workers(k0sctl)
     for obj in ctx.cluster.configs:
         written = pull_policy_of(obj)
-        effective = release.default_pull_policy
-        if patch.pull_policy_honoured and written is not None and written in PULL_POLICIES:
-            effective = written
-        yield _View(obj, release, patch, written, effective, repository_of(obj), flags)
+        effective = effective_pull_policy(obj, release, patch)
+        yield _View(obj, release, patch, written, effective, repository_of(obj), flags, windows)
 
 
 # --- image comparison -----------------------------------------------------------------------------------

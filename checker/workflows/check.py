@@ -158,6 +158,12 @@ def run_check(
             )
         )
         findings.extend(_guarded("resolving the air gap", cluster, resolve_airgap, cluster, config))
+    if options.registry is not None and clusters:
+        from checker.workflows.registry import gather, unused_registries  # only runs that ask one pay
+
+        options.registry_answers = gather(clusters, catalog, options.registry)
+        result.input_errors.extend(unused_registries(options.registry, options.registry_answers))
+    for cluster in clusters:
         validating = (
             selection.wants(SCHEMA_VIOLATION.id) and config.severities.get(SCHEMA_VIOLATION.id, 0) is not None
         )
