@@ -308,7 +308,7 @@ def check_autopilot_plans(ctx: Context) -> Iterator[Finding]:
                         AUTOPILOT_PLAN,
                         plan,
                         ("spec", "commands", index, kind, "platforms", platform, "sha256"),
-                        f"{kind} {platform}: sha256 {str(checksum)[:48]!r} is not a SHA-256 checksum "
+                        f"{kind} {platform}: sha256 {str(checksum)[:44]!r} is not a SHA-256 checksum "
                         "(64 hex digits).",
                         fix=f"write the sha256 of the file at the {platform} url (sha256sum FILE)",
                         detail=(
