@@ -62,7 +62,7 @@ class Planner:
     ) -> list[Action]:
         actions: list[Action] = []
         actions += self._clean(hop, cluster, checks)
-        images = self._images(hop, cluster, name, checks, options, bundles)
+        images = self._images(hop, cluster, name, checks, options, bundles, cleaning=bool(actions))
         if images is not None:
             actions.append(images)
         actions.append(self._version(number, hop, cluster, live, bundles))
@@ -128,6 +128,8 @@ class Planner:
         checks: StepChecks,
         options: Options,
         bundles: NamedBundles,
+        *,
+        cleaning: bool,
     ) -> Action | None:
         view = cleaned_cluster(cluster, checks.live_object, self.catalog, hop.target, name)
         after = needed_images(view, self.catalog, hop.target)
@@ -156,7 +158,7 @@ class Planner:
             where = "the bundles lack"
             source = options.airgap_images_source or bundles.source
             notes.append(f"compared with {source}")
-            if bundles.images is not None and options.airgap_images is None:
+            if bundles.images is not None and source == bundles.source:
                 arch = self.platforms[0].split("/")[1] if self.platforms else "amd64"
                 notes.append(
                     f"upload the k0s {hop.target.version} bundle (k0s-airgap-bundle-{hop.target.version}-{arch} "
@@ -170,7 +172,7 @@ class Planner:
                 f"before the step: add the {len(lacking)} images {where}",
                 commands,
                 [n.image for n in lacking],
-                notes=[*notes, "listed for the config after the clean-up above"],
+                notes=[*notes, *(["listed for the config after the clean-up above"] if cleaning else [])],
             )
         if gained and not where:
             return Action(
@@ -201,7 +203,7 @@ class Planner:
             notes = [
                 "k0sctl replaces the controllers one at a time, then the workers in batches, draining each"
             ]
-            if bundles.versions and any(v != version for v in bundles.versions):
+            if bundles.versions and version not in bundles.versions:
                 notes.append(
                     f"the hosts upload the bundles of {', '.join(sorted(set(bundles.versions)))}: change each "
                     f"files[].src to the k0s {version} bundle in the same commit"
