@@ -17,7 +17,7 @@ from checker.inputs.registry import MISSING
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject
 from checker.k0s.needed import NeededImage, added_since, needed_images
-from checker.k0s.pins import pull_policy_of
+from checker.k0s.pins import pull_policy_of, repository_of
 from checker.k0s.releases import Catalog, Patch
 from checker.rules import Options
 from checker.workflows.audit.model import Remediation
@@ -174,7 +174,8 @@ class Planner:
                 [n.image for n in lacking],
                 notes=[*notes, *(["listed for the config after the clean-up above"] if cleaning else [])],
             )
-        if gained and not where:
+        mirrored = any(repository_of(o) for o in view.configs)
+        if gained and not where and (mirrored or _pulls_nothing(view, hop.target)):
             return Action(
                 IMAGES,
                 f"before the step: the nodes need {len(gained)} images {hop.source.version} did not run "
