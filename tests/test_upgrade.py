@@ -124,7 +124,7 @@ def test_path_goes_one_minor_at_a_time_to_the_newest_patches(catalog: Catalog) -
 
 def test_downgrade_blocks_and_unknown_versions_do_not_run(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    repo, _, nodes = seed_repository(tmp_path)
+    repo, _, _nodes = seed_repository(tmp_path)
     code, report = upgrade(capsys, "--to", "v1.28.15+k0s.0", str(repo), "--from", "v1.29.4+k0s.0")
     (cluster,) = report["clusters"]
     assert code == 1 and cluster["verdict"] == "blocked" and report["steps"] == []
@@ -188,7 +188,7 @@ def test_seed_story_blocked_then_ready(mirror, tmp_path: Path, capsys, monkeypat
     host = repository.split("/")[0]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-docker-config"))
-    repo, live, nodes = seed_repository(tmp_path, repository)
+    _repo, live, nodes = seed_repository(tmp_path, repository)
     args = ["--to", TARGET, "repo", "--live", live.name, "--live", nodes.name]
     args += ["--registry", host, "--registry-insecure", host]
     code, report = upgrade(capsys, *args)
@@ -243,7 +243,7 @@ def test_seed_story_blocked_then_ready(mirror, tmp_path: Path, capsys, monkeypat
 
 def test_seed_story_text_and_markdown(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    repo, live, nodes = seed_repository(tmp_path)
+    _repo, live, nodes = seed_repository(tmp_path)
     args = ["upgrade", "--to", TARGET, "repo", "--live", live.name, "--live", nodes.name]
     assert main(args) == 1
     text = capsys.readouterr().out
