@@ -14,7 +14,7 @@ from checker.findings import Finding
 from checker.inputs.imageref import ImageRef, same_image
 from checker.inputs.live import LiveState
 from checker.inputs.registry import MISSING
-from checker.k0s.cluster import Cluster
+from checker.k0s.cluster import Cluster, versions_differ
 from checker.k0s.documents import K0sObject
 from checker.k0s.needed import NeededImage, added_since, needed_images
 from checker.k0s.pins import pull_policy_of, repository_of
@@ -209,9 +209,12 @@ class Planner:
                     f"the hosts upload the bundles of {', '.join(sorted(set(bundles.versions)))}: change each "
                     f"files[].src to the k0s {version} bundle in the same commit"
                 )
+            title = f"set spec.k0s.version: {version} in {k0sctl.path}:{mark.line}{now}"
+            if isinstance(written, str) and not versions_differ(written, version):
+                title = f"{k0sctl.path}:{mark.line} already says spec.k0s.version: {version}: apply it with k0sctl"
             return Action(
                 VERSION,
-                f"set spec.k0s.version: {version} in {k0sctl.path}:{mark.line}{now}",
+                title,
                 [f"k0sctl apply --config {shlex.quote(k0sctl.path)}"],
                 [f"{k0sctl.path}:{mark.line}: spec.k0s.version: {version}"],
                 notes=notes,
