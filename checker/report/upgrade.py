@@ -138,8 +138,10 @@ def _text_action(out: TextIO, letter: str, action: Action) -> None:
     out.write(f"    {letter}) {action.title}\n")
     for command in action.commands:
         out.write(f"         $ {command}\n")
-    for item in action.items:
-        out.write(f"         - {item}\n")
+    said = " ".join(action.commands)
+    if not all(item in said for item in action.items):  # the edit command already names each field
+        for item in action.items:
+            out.write(f"         - {item}\n")
     for name, content in action.files.items():
         out.write(f"         file {name}:\n")
         for line in content.splitlines():
