@@ -153,6 +153,17 @@ def test_the_current_release_must_be_known(tmp_path: Path, capsys, monkeypatch) 
 # --- the seed story against a real registry ---------------------------------------------------------------
 
 
+def images_of(path: Path) -> list[str]:
+    """What `k0s-policy images PATH` lists: every image the cluster's nodes run on its target."""
+    from checker.config import Config
+    from checker.inputs.sources import collect
+    from checker.workflows.images import run_images
+
+    result = run_images(collect([str(path)]), Catalog.load(), Config())
+    assert not result.blocking and not result.input_errors
+    return list(dict.fromkeys(n.image for entry in result.clusters for n in entry.images))
+
+
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
     """A real distribution registry holding exactly the images the cleaned 1.30.5 cluster runs."""
@@ -173,8 +184,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
                     flags=re.MULTILINE,
                 )
             )
-        assert main(["images", str(fixed), "--output", str(work / "images.txt")]) == 0
-        names = (work / "images.txt").read_text().splitlines()
+        names = images_of(fixed)
         layout = oci_layout(work / "layout", ("amd64",))
         for name in names:
             push(layout, registry, name.split("/", 1)[1], cwd=work)

@@ -94,7 +94,6 @@ def run(args: argparse.Namespace) -> int:
     from checker.inputs.registry import RegistrySetupError, parse_platform
     from checker.inputs.sources import collect
     from checker.report.upgrade import WRITERS
-    from checker.workflows.check import Selection
     from checker.workflows.upgrade.autopilot import DEFAULT_URL_TEMPLATE, TemplateError, check_template
     from checker.workflows.upgrade.flow import run_upgrade
     from checker.workflows.upgrade.model import UpgradeError
@@ -109,13 +108,21 @@ def run(args: argparse.Namespace) -> int:
         platforms = tuple(dict.fromkeys(parse_platform(p) for p in args.platform)) or ("linux/amd64",)
         template = args.url_template or DEFAULT_URL_TEMPLATE
         check_template(template)
-        selection = Selection(select=options.rule_ids(args.select), ignore=options.rule_ids(args.ignore))
-        config = common.load_config(args, cwd)
+        selection = common.selection(args)
+        config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
         if not (args.registry or config.registry_urls):
             args.platform = []  # --platform chose the Plans' platforms; no registry is asked
         rule_options = common.rule_options(args, config)
-        collected = collect(args.paths, ignore=(*config.exclude, *args.exclude), cwd=cwd)
+        collected = collect(
+            args.paths,
+            ignore=args.exclude,
+            cwd=cwd,
+            tree=tree,
+            excludes=[config.exclusion],
+            gitignore=not args.no_gitignore,
+        )
+        common.add_context(args, collected, cwd, tree, config)
         live = None
         if args.live:
             live = load_files(args.live, cwd)
