@@ -463,3 +463,18 @@ def test_bad_url_template_is_a_usage_error(tmp_path: Path, capsys, monkeypatch) 
         == 2
     )
     assert "unknown field {cpu}" in capsys.readouterr().err
+
+
+def test_a_step_that_fails_unexpectedly_is_never_ready(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Fail closed: an exception inside a step's checks is exit 2 with the reason, no traceback."""
+    from checker.workflows.upgrade import remediation
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "plain/k0sctl.yaml", STATIC)
+    monkeypatch.setattr(remediation, "needed_images", broken)
+    code, report = upgrade(capsys, "--to", TARGET, "plain", "--from", "v1.29.4+k0s.0")
+    (cluster,) = report["clusters"]
+    assert code == 2 and cluster["verdict"] == "could not run" and "KeyError" in cluster["error"]
