@@ -38,6 +38,8 @@ SHARED = {
     "audit": ["--format", "--output", "--fail-on", "--select", "--ignore", "--config", "--no-config",
               "--exclude", "--k0s-version", "--data-dir", "--airgap-images", "--airgap-bundle", "--policy", "--data"],
     "fix": ["--select", "--ignore", "--config", "--no-config", "--exclude", "--k0s-version", "--data-dir"],
+    "upgrade": ["--format", "--output", "--fail-on", "--select", "--ignore", "--config", "--no-config",
+                "--exclude", "--data-dir", "--airgap-images", "--airgap-bundle", "--registry", "--platform"],
 }  # fmt: skip
 
 
@@ -49,7 +51,7 @@ def test_reporting_commands_share_the_flags(command: str, capsys: pytest.Capture
 
 
 @pytest.mark.parametrize(
-    "argv", [["check"], ["audit"], ["fix"], ["rules"], ["explain"], ["releases"], ["verify"]]
+    "argv", [["check"], ["audit"], ["fix"], ["rules"], ["explain"], ["releases"], ["verify"], ["upgrade"]]
 )
 def test_every_command_has_version_examples_and_exit_codes(
     argv: list[str], capsys: pytest.CaptureFixture[str]

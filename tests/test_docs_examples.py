@@ -147,6 +147,7 @@ def sandbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("docs") / "repo"
     shutil.copytree(REPO_ROOT / "examples" / "airgap-upgrade", repo / "clusters" / "edge-prod")
     shutil.copy(REPO_ROOT / "examples" / "airgap-upgrade" / "k0sctl.yaml", repo / "k0sctl.yaml")
+    shutil.copytree(REPO_ROOT / "examples", repo / "examples")  # pages that name the examples by path
     write(repo, "clusters/legacy/k0s.yaml", TYPO)
     write(repo, "clusters/a/k0s.yaml", CLEAN)
     fixtures = REPO_ROOT / "tests" / "fixtures"

@@ -304,6 +304,28 @@ def test_platform_without_sha256_is_k0s305_warning(tmp_path: Path) -> None:
     assert "without verifying it" in finding.detail
 
 
+@pytest.mark.parametrize("checksum", ["REPLACE-WITH-SHA256-OF-k0s-v1.30.5+k0s.0-amd64", "0f1e2d3c", "12345"])
+def test_malformed_sha256_is_k0s305_error(tmp_path: Path, checksum: str) -> None:
+    write(tmp_path, "prod/k0sctl.yaml", k0sctl("v1.29.4+k0s.0"))
+    text = plan("v1.30.5+k0s.0", sha256=False) + f"            sha256: {checksum}\n"
+    write(tmp_path, "prod/plan.yaml", text)
+    result = check_paths(["prod"], cwd=tmp_path)
+    (finding,) = only(result.findings, "K0S305")
+    assert (finding.path, finding.line, finding.column) == ("prod/plan.yaml", 14, 21)
+    assert finding.severity is Severity.ERROR
+    assert finding.node == "spec.commands[0].k0supdate.platforms.linux-amd64.sha256"
+    detail = getattr(finding, "detail", "") or str(finding.data.get("detail", ""))
+    assert "not a SHA-256 checksum" in finding.message and "invalid update hash" in detail
+    assert len(finding.message) <= 120
+
+
+def test_upper_case_hex_sha256_is_clean(tmp_path: Path) -> None:
+    write(tmp_path, "prod/k0sctl.yaml", k0sctl("v1.29.4+k0s.0"))
+    text = plan("v1.30.5+k0s.0", sha256=False) + f"            sha256: {'AB' * 32}\n"
+    write(tmp_path, "prod/plan.yaml", text)
+    assert only(check_paths(["prod"], cwd=tmp_path).findings, "K0S305") == []
+
+
 @pytest.mark.parametrize(
     ("role", "flags"),
     [("controller+worker", ""), ("single", ""), ("controller", "--enable-worker")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from checker.cli import audit, check, fix, images, merge, releases, rules, schema, verify
+from checker.cli import audit, check, fix, images, merge, releases, rules, schema, upgrade, verify
 from checker.cli.options import EXIT_OK, EXIT_USAGE
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -19,6 +19,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "merge-reports": merge.run,
     "schema": schema.run,
     "images": images.run,
+    "upgrade": upgrade.run,
 }
 
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_parser(sub)
     schema.add_parser(sub)
     images.add_parser(sub)
+    upgrade.add_parser(sub)
     return parser
 
 

@@ -18,6 +18,7 @@ from checker.rules.base import Context, Rule
 
 UPDATE_COMMANDS = ("k0supdate", "airgapupdate")
 PLAN_NAME = "autopilot"
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _current_and_planned(ctx: Context) -> tuple[list[VersionSource], list[VersionSource]]:
@@ -301,6 +302,23 @@ def check_autopilot_plans(ctx: Context) -> Iterator[Finding]:
         for index, kind, body in _commands(plan):
             platforms = body.get("platforms")
             for platform, entry in platforms.items() if isinstance(platforms, dict) else []:
+                checksum = entry.get("sha256") if isinstance(entry, dict) else None
+                if checksum and not (isinstance(checksum, str) and _SHA256_RE.fullmatch(checksum)):
+                    yield ctx.finding(
+                        AUTOPILOT_PLAN,
+                        plan,
+                        ("spec", "commands", index, kind, "platforms", platform, "sha256"),
+                        f"{kind} {platform}: sha256 {str(checksum)[:44]!r} is not a SHA-256 checksum "
+                        "(64 hex digits).",
+                        fix=f"write the sha256 of the file at the {platform} url (sha256sum FILE)",
+                        detail=(
+                            "Autopilot decodes the checksum before it downloads: a value that is not hex "
+                            "fails the download ('invalid update hash'), and hex of another length never "
+                            "matches the file, so the Plan stops with an error on the first node."
+                        ),
+                        subject=f"sha256:{platform}",
+                    )
+                    continue
                 if isinstance(entry, dict) and not entry.get("sha256"):
                     yield ctx.finding(
                         AUTOPILOT_PLAN,
@@ -367,7 +385,8 @@ AUTOPILOT_PLAN = Rule(
     "K0S305",
     "autopilot-plan",
     Severity.ERROR,
-    "An autopilot Plan that never runs (wrong name), downloads unverified files or is known to stall.",
+    "An autopilot Plan that never runs (wrong name), downloads unverified files, cannot verify them "
+    "(malformed sha256) or is known to stall.",
     check=check_autopilot_plans,
     needs_release=False,
 )

@@ -101,12 +101,12 @@ def run_audit(
         clusters = [c for c in repository.clusters if c.configs or c.plans]
         audit.cluster = clusters[0] if len(clusters) == 1 else None
         return audit
-    audit.cluster = _cluster_for_live(repository)
+    audit.cluster = cluster_for_live(repository)
     _audit_live(audit, catalog, config, options, selection)
     return audit
 
 
-def _cluster_for_live(result: Result) -> Cluster | None:
+def cluster_for_live(result: Result) -> Cluster | None:
     """The repository cluster the live state belongs to."""
     candidates = [c for c in result.clusters if c.configs or c.plans]
     if len(candidates) > 1:
@@ -133,7 +133,7 @@ def _audit_live(
     audit.live_target_why = why
     live_obj: K0sObject | None = None
     if live.cluster_config is not None:
-        result, live_obj = _check_live_config(live, catalog, config, options, version, selection)
+        result, live_obj = check_live_config(live, catalog, config, options, version, selection)
         audit.live_findings += [replace(f, cluster=name) for f in result.findings]
         audit.notes += [f"live object: {s}" for s in result.skipped]
         if result.clusters and result.clusters[0].patch is not None:
@@ -201,7 +201,7 @@ def _live_document(live: LiveState) -> tuple[str, bytes]:
     return LIVE_PREFIX + live.config_ref, text.encode("utf-8")
 
 
-def _check_live_config(
+def check_live_config(
     live: LiveState,
     catalog: Catalog,
     config: Config,

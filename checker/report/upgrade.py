@@ -1,0 +1,275 @@
+"""Reports of `k0s-policy upgrade`: text (one block per step), Markdown (an upgrade ticket or a PR
+description) and versioned JSON with ``steps``, ``findings`` and ``actions``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from checker.findings import Finding
+from checker.report.json_report import finding_to_dict
+from checker.workflows.upgrade.model import (
+    CLEAN_OBJECT,
+    FORMAT,
+    FORMAT_VERSION,
+    IMAGES,
+    VERIFY,
+    VERSION,
+    Action,
+    ClusterUpgrade,
+    Step,
+    Upgrade,
+)
+
+KIND_LETTERS = {CLEAN_OBJECT: "a", IMAGES: "b", VERSION: "c", VERIFY: "d"}
+
+
+def lettered(actions: list[Action]) -> list[tuple[str, Action]]:
+    """(a) clean the object, (b) images, (c) the version change, (d) checks after the step; a kind
+    with several actions numbers them (a1, a2)."""
+    kinds = [a.kind for a in actions]
+    seen: dict[str, int] = {}
+    result: list[tuple[str, Action]] = []
+    for action in actions:
+        letter = KIND_LETTERS.get(action.kind, "-")
+        if kinds.count(action.kind) > 1:
+            seen[action.kind] = seen.get(action.kind, 0) + 1
+            letter += str(seen[action.kind])
+        result.append((letter, action))
+    return result
+
+
+def _detail(finding: Finding) -> str:
+    return str(getattr(finding, "detail", "") or finding.data.get("detail", "") or "")
+
+
+def _current(entry: ClusterUpgrade) -> str:
+    if entry.current is None:
+        return "current release unknown"
+    shown = entry.current.patch.version
+    if entry.current.version != shown:
+        shown += f" (stated as {entry.current.version})"
+    return f"runs {shown}, from {entry.current.source}"
+
+
+# --- JSON --------------------------------------------------------------------------------------------------
+
+
+def _finding(finding: Finding, step: Step, cluster: str) -> dict[str, Any]:
+    entry = finding_to_dict(finding)
+    entry["cluster"] = finding.cluster or cluster
+    entry["step"] = step.number
+    entry["blocking"] = finding in step.blocking
+    if _detail(finding):
+        entry["detail"] = _detail(finding)
+    return entry
+
+
+def to_json(upgrade: Upgrade) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+    actions: list[dict[str, Any]] = []
+    clusters: list[dict[str, Any]] = []
+    for entry in upgrade.clusters:
+        current = entry.current
+        clusters.append(
+            {
+                "name": entry.name,
+                "current": {
+                    "version": current.version,
+                    "release": current.patch.version,
+                    "source": current.source,
+                }
+                if current is not None
+                else None,
+                "target": entry.target.version,
+                "verdict": entry.verdict,
+                "steps": [s.number for s in entry.steps],
+                "blockers": entry.blockers,
+                "error": entry.error,
+                "notes": entry.notes,
+            }
+        )
+        for step in entry.steps:
+            steps.append(
+                {
+                    "cluster": entry.name,
+                    "number": step.number,
+                    "from": step.source.version,
+                    "to": step.target.version,
+                    "kubernetes": step.target.kubernetes,
+                    "verdict": step.verdict,
+                    "blocking": len(step.blocking),
+                    "missing_images": step.missing_images,
+                    "notes": step.notes,
+                }
+            )
+            findings += [_finding(f, step, entry.name) for f in step.findings]
+            actions += [a.to_dict(step.number, entry.name) for a in step.actions]
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "tool": {"name": "k0s-policy", "version": upgrade.tool_version},
+        "generated": upgrade.generated.isoformat(timespec="seconds"),
+        "to": upgrade.requested,
+        "target": upgrade.target.version,
+        "verdict": upgrade.verdict,
+        "exit_code": upgrade.exit_code,
+        "live": upgrade.live_source,
+        "clusters": clusters,
+        "steps": steps,
+        "findings": findings,
+        "actions": actions,
+        "notes": upgrade.notes,
+        "input_errors": upgrade.input_errors,
+    }
+
+
+def write_json(upgrade: Upgrade, out: TextIO) -> None:
+    out.write(json.dumps(to_json(upgrade), indent=2))
+    out.write("\n")
+
+
+# --- text --------------------------------------------------------------------------------------------------
+
+
+def _text_action(out: TextIO, letter: str, action: Action) -> None:
+    out.write(f"    {letter}) {action.title}\n")
+    for command in action.commands:
+        out.write(f"         $ {command}\n")
+    said = " ".join(action.commands)
+    if not all(item in said for item in action.items):  # the edit command already names each field
+        for item in action.items:
+            out.write(f"         - {item}\n")
+    for name, content in action.files.items():
+        out.write(f"         file {name}:\n")
+        for line in content.splitlines():
+            out.write(f"           {line}\n")
+    for note in action.notes:
+        out.write(f"         note: {note}\n")
+
+
+def _text_finding(out: TextIO, finding: Finding, verbose: bool) -> None:
+    out.write(
+        f"    {finding.path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}\n"
+    )
+    if finding.fix:
+        out.write(f"        fix: {finding.fix}\n")
+    if verbose and _detail(finding):
+        out.write(f"        why: {_detail(finding)}\n")
+
+
+def write_text(upgrade: Upgrade, out: TextIO, verbose: bool = False) -> None:
+    out.write(f"k0s-policy upgrade to {upgrade.target.version}: {upgrade.verdict.upper()}\n")
+    for note in upgrade.notes:
+        out.write(f"note: {note}\n")
+    for entry in upgrade.clusters:
+        count = len(entry.steps)
+        out.write(
+            f"\ncluster {entry.name}: {_current(entry)}; {count} step{'s' if count != 1 else ''}: "
+            f"{entry.verdict.upper()}\n"
+        )
+        if entry.error:
+            out.write(f"  could not run: {entry.error}\n")
+        for blocker in entry.blockers:
+            out.write(f"  blocked: {blocker}\n")
+        for note in entry.notes:
+            out.write(f"  note: {note}\n")
+        for step in entry.steps:
+            out.write(
+                f"\n  step {step.number}: {step.source.version} -> {step.target.version} "
+                f"(Kubernetes {step.target.kubernetes}): {step.verdict.upper()}\n"
+            )
+            blocking = step.blocking
+            if blocking:
+                out.write(f"    {len(blocking)} blocking finding{'s' if len(blocking) != 1 else ''}:\n")
+                for finding in blocking:
+                    _text_finding(out, finding, verbose)
+            others = [f for f in step.active if f not in blocking]
+            if others:
+                out.write(f"    not blocking ({len(others)}):\n")
+                for finding in others:
+                    out.write(
+                        f"    {finding.path}:{finding.line}: {finding.severity} {finding.rule} {finding.message}\n"
+                    )
+            if step.missing_images:
+                out.write("    images the nodes would lack: " + ", ".join(step.missing_images) + "\n")
+            for note in step.notes:
+                out.write(f"    note: {note}\n")
+            if step.actions:
+                out.write("    what to do, in order:\n")
+                for letter, action in lettered(step.actions):
+                    _text_action(out, letter, action)
+    for error in upgrade.input_errors:
+        out.write(f"\ninput error: {error}\n")
+
+
+# --- Markdown ----------------------------------------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_markdown(upgrade: Upgrade, out: TextIO) -> None:
+    out.write(f"# Upgrade to k0s {upgrade.target.version}: {upgrade.verdict}\n\n")
+    for note in upgrade.notes:
+        out.write(f"> {note}\n")
+    for entry in upgrade.clusters:
+        out.write(f"\n## {entry.name}\n\n{_current(entry).capitalize()}. Verdict: **{entry.verdict}**.\n\n")
+        if entry.error:
+            out.write(f"Could not run: {entry.error}\n\n")
+        for blocker in entry.blockers:
+            out.write(f"- **Blocked:** {blocker}\n")
+        for note in entry.notes:
+            out.write(f"- {note}\n")
+        if entry.steps:
+            out.write("\n| Step | From | To | Kubernetes | Verdict | Blocking | Missing images |\n")
+            out.write("|---|---|---|---|---|---|---|\n")
+            for step in entry.steps:
+                out.write(
+                    f"| {step.number} | {step.source.version} | {step.target.version} | {step.target.kubernetes} "
+                    f"| {step.verdict} | {len(step.blocking)} | {len(step.missing_images)} |\n"
+                )
+        for step in entry.steps:
+            out.write(
+                f"\n### Step {step.number}: {step.source.version} → {step.target.version} ({step.verdict})\n\n"
+            )
+            if step.blocking:
+                out.write("| Where | Rule | Finding | Fix |\n|---|---|---|---|\n")
+                for f in step.blocking:
+                    out.write(f"| `{f.path}:{f.line}` | {f.rule} | {_md(f.message)} | {_md(f.fix)} |\n")
+                out.write("\n")
+            others = [f for f in step.active if f not in step.blocking]
+            if others:
+                out.write(
+                    "Not blocking: " + "; ".join(f"{f.rule} at `{f.path}:{f.line}`" for f in others) + ".\n\n"
+                )
+            if step.missing_images:
+                out.write(
+                    "Images the nodes would lack: "
+                    + ", ".join(f"`{i}`" for i in step.missing_images)
+                    + "\n\n"
+                )
+            for note in step.notes:
+                out.write(f"- {note}\n")
+            for letter, action in lettered(step.actions):
+                out.write(f"\n**{letter}) {action.title}**\n\n")
+                if action.commands:
+                    out.write("```sh\n" + "\n".join(action.commands) + "\n```\n\n")
+                for item in action.items:
+                    out.write(f"- `{item}`\n")
+                for name, content in action.files.items():
+                    out.write(f"`{name}`:\n\n```yaml\n{content}```\n\n")
+                for note in action.notes:
+                    out.write(f"- {note}\n")
+    for error in upgrade.input_errors:
+        out.write(f"\n**Input error:** {error}\n")
+
+
+WRITERS: dict[str, Callable[[Upgrade, TextIO], None]] = {
+    "text": write_text,
+    "markdown": write_markdown,
+    "json": write_json,
+}
