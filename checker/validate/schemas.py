@@ -76,6 +76,8 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
     # A value of the wrong type usually fails its enum or const too; one finding says it.
     wrong_type = {v.path for v in errors if v.keyword == "type"}
     errors = [v for v in errors if v.keyword == "type" or v.path not in wrong_type]
+    # A value from an unset environment variable is unknown, not wrong.
+    errors = [v for v in errors if not obj.unknown_at(tuple(v.path))]
     emitted = 0
     for error in errors:
         for path, message, at_key in _explain(error, obj):
