@@ -1,0 +1,140 @@
+"""K0S020-K0S031: what k0s's ``Validate()`` and k0sctl's ``Cluster.Validate`` reject, release by
+release; K0S040-K0S042: hazards k0s accepts but the cluster will not survive.
+
+The checks themselves are in checker/validate/semantic.py and checker/validate/hazards.py; this module
+declares the rules and turns each problem into a finding at its node. All rules share one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from checker.findings import Finding, Severity
+from checker.k0s.cluster import host_install_flags
+from checker.k0s.documents import K0sObject, Kind
+from checker.rules.base import Context, Rule
+from checker.validate import hazards, semantic
+from checker.validate.semantic import Problem
+
+
+def check_semantics(ctx: Context) -> Iterator[Finding]:
+    patch = ctx.cluster.patch
+    if patch is None:
+        return
+    minor = semantic.minor_of(patch.minor)
+    flags = " ".join(host_install_flags(ctx.cluster.k0sctl)) if ctx.cluster.k0sctl is not None else ""
+    for obj in ctx.cluster.objects:
+        if obj.kind is Kind.CLUSTER_CONFIG:
+            yield from _findings(ctx, obj, semantic.clusterconfig_problems(obj, minor, flags))
+            yield from _findings(ctx, obj, hazards.clusterconfig_hazards(obj))
+        elif obj.kind is Kind.K0SCTL_CLUSTER:
+            yield from _findings(ctx, obj, semantic.k0sctl_problems(obj))
+            yield from _findings(ctx, obj, hazards.k0sctl_hazards(obj))
+
+
+def _findings(ctx: Context, obj: K0sObject, problems: Iterator[Problem]) -> Iterator[Finding]:
+    for problem in problems:
+        rule = RULES_BY_ID[problem.rule]
+        severity = Severity.parse(problem.severity) if problem.severity else None
+        yield ctx.finding(
+            rule,
+            obj,
+            problem.path,
+            problem.message,
+            at_key=problem.at_key,
+            fix=problem.fix,
+            severity=severity,
+        )
+
+
+def _rule(rule_id: str, name: str, severity: Severity, summary: str) -> Rule:
+    return Rule(rule_id, name, severity, summary, check=check_semantics)
+
+
+RULES = (
+    _rule(
+        semantic.API_ADDRESS,
+        "api-address",
+        Severity.ERROR,
+        "spec.api address, externalAddress or a SAN that k0s rejects.",
+    ),
+    _rule(
+        semantic.NETWORK,
+        "network-ranges",
+        Severity.ERROR,
+        "Pod/service CIDRs, families, dual-stack or cluster domain that k0s rejects.",
+    ),
+    _rule(
+        semantic.KUBE_PROXY_MODE,
+        "kube-proxy-mode",
+        Severity.ERROR,
+        "A kube-proxy mode the target k0s release does not support.",
+    ),
+    _rule(
+        semantic.NLLB_EXTERNAL_ADDRESS,
+        "nllb-with-external-address",
+        Severity.ERROR,
+        "Node-local load balancing enabled together with spec.api.externalAddress.",
+    ),
+    _rule(
+        semantic.IMAGE_NAME,
+        "image-name-whitespace",
+        Severity.ERROR,
+        "An image name with leading or trailing whitespace, which k0s rejects.",
+    ),
+    _rule(
+        semantic.EXTERNAL_ETCD,
+        "external-etcd",
+        Severity.ERROR,
+        "External etcd without endpoints or prefix, or with only some TLS files.",
+    ),
+    _rule(
+        semantic.HELM,
+        "helm-extension",
+        Severity.ERROR,
+        "A Helm chart or repository k0s rejects: missing fields or a bad release name.",
+    ),
+    _rule(
+        semantic.WORKER_PROFILE,
+        "worker-profile",
+        Severity.ERROR,
+        "A worker profile with a bad name or a kubelet key k0s sets itself.",
+    ),
+    _rule(
+        semantic.CPLB,
+        "control-plane-load-balancing",
+        Severity.ERROR,
+        "Control-plane load balancing addresses or settings that k0s rejects.",
+    ),
+    _rule(
+        semantic.K0SCTL_HOSTS,
+        "k0sctl-hosts",
+        Severity.ERROR,
+        "k0sctl hosts that k0sctl rejects: roles, connections, addresses, flags.",
+    ),
+    _rule(
+        semantic.K0SCTL_VERSION,
+        "k0sctl-k0s-version",
+        Severity.ERROR,
+        "A k0s version below what k0sctl or its dynamicConfig supports.",
+    ),
+    _rule(
+        hazards.CIDR_OVERLAP,
+        "overlapping-cidrs",
+        Severity.ERROR,
+        "Pod and service ranges overlap; k0s accepts it but the cluster breaks.",
+    ),
+    _rule(
+        hazards.HOST_BITS,
+        "cidr-host-bits",
+        Severity.WARNING,
+        "A CIDR written with host bits set; k0s silently uses its network.",
+    ),
+    _rule(
+        hazards.PLACEHOLDER_VALUE,
+        "unfilled-placeholder",
+        Severity.ERROR,
+        "An address, SAN or range is still a template placeholder like <LAN_IP>.",
+    ),
+)
+RULES_BY_ID = {rule.id: rule for rule in RULES}
