@@ -18,14 +18,21 @@ from checker.validate.semantic import Problem
 
 
 def check_semantics(ctx: Context) -> Iterator[Finding]:
+    """ClusterConfig.Validate() of the target release."""
     patch = ctx.cluster.patch
     if patch is None:
         return
     minor = semantic.minor_of(patch.minor)
     flags = " ".join(host_install_flags(ctx.cluster.k0sctl)) if ctx.cluster.k0sctl is not None else ""
+    for obj in ctx.cluster.configs:
+        yield from _findings(ctx, obj, semantic.clusterconfig_problems(obj, minor, flags))
+
+
+def check_release_free(ctx: Context) -> Iterator[Finding]:
+    """k0sctl's Cluster.Validate and the hazards: the same in every release, so they also run when
+    the target release is unknown."""
     for obj in ctx.cluster.objects:
         if obj.kind is Kind.CLUSTER_CONFIG:
-            yield from _findings(ctx, obj, semantic.clusterconfig_problems(obj, minor, flags))
             yield from _findings(ctx, obj, hazards.clusterconfig_hazards(obj))
         elif obj.kind is Kind.K0SCTL_CLUSTER:
             yield from _findings(ctx, obj, semantic.k0sctl_problems(obj))
@@ -48,7 +55,18 @@ def _findings(ctx: Context, obj: K0sObject, problems: Iterator[Problem]) -> Iter
 
 
 def _rule(rule_id: str, name: str, severity: Severity, summary: str) -> Rule:
+    if rule_id in _RELEASE_FREE:
+        return Rule(rule_id, name, severity, summary, check=check_release_free, needs_release=False)
     return Rule(rule_id, name, severity, summary, check=check_semantics)
+
+
+_RELEASE_FREE = {
+    semantic.K0SCTL_HOSTS,
+    semantic.K0SCTL_VERSION,
+    hazards.CIDR_OVERLAP,
+    hazards.HOST_BITS,
+    hazards.PLACEHOLDER_VALUE,
+}
 
 
 RULES = (

@@ -511,11 +511,9 @@ def _cplb(obj: K0sObject, minor: Minor) -> Iterator[Problem]:
                     (*path, "virtualIPs", vip_index),
                     f"virtual IP {vip!r} must be a CIDR such as 192.168.1.100/24; k0s rejects it",
                 )
-        auth = instance.get("authPass")
-        if not auth:
+        if _missing(instance, "authPass", minor):
             yield Problem(CPLB, path, f"vrrpInstances[{index}] has no authPass; k0s rejects it")
-        elif isinstance(auth, str) and len(auth) > 8:
-            yield Problem(CPLB, (*path, "authPass"), "authPass must be 8 characters or less; k0s rejects it")
+        # Its length (at most 8) is in the schema.
     servers = _list(obj, *base, "keepalived", "virtualServers")
     for index, server in enumerate(servers):
         if not isinstance(server, dict):
