@@ -154,3 +154,38 @@ def test_unset_variable_leaves_the_value_unknown(tmp_path: Path) -> None:
     assert only(result.findings, "K0S003") == []
     assert only(result.findings, "K0S002") == []
     assert any("K0S_VERSION" in s for s in result.skipped)
+
+
+def test_unset_variable_in_an_embedded_config_is_not_judged(tmp_path: Path) -> None:
+    text = """\
+apiVersion: k0sctl.k0sproject.io/v1beta1
+kind: Cluster
+spec:
+  hosts:
+    - role: single
+      localhost: {enabled: true}
+  k0s:
+    version: v1.30.14+k0s.0
+    config:
+      spec:
+        api:
+          address: ${CONTROLLER_IP}
+          sans: [$LB_NAME]
+"""
+    result = check(tmp_path, "c/k0sctl.yaml", text, options=Options(environ={}))
+    assert sorted(f.line for f in only(result.findings, "K0S014")) == [12, 13]
+    assert [f for f in result.findings if f.severity >= 2] == []
+    set_env = check(
+        tmp_path,
+        "c/k0sctl.yaml",
+        text,
+        options=Options(environ={"CONTROLLER_IP": "node", "LB_NAME": "lb.example.com"}),
+    )
+    assert [f.line for f in only(set_env.findings, "K0S020")] == [12]
+
+
+def test_legacy_kind_cluster_in_a_k0sctl_file_is_not_merged(tmp_path: Path) -> None:
+    text = K0SCTL.replace("kind: clusterconfig", "kind: Cluster")
+    env = {"HOST_ADDRESS": "10.0.0.5", "K0S_VERSION": "v1.30.14+k0s.0"}
+    result = check(tmp_path, "c/k0sctl.yaml", text, options=Options(environ=env))
+    assert [f.line for f in only(result.findings, "K0S004")] == [13]

@@ -312,9 +312,11 @@ def _classify(
 
 def _recognise(api_version: str, kind: str, in_k0sctl_file: bool) -> tuple[Kind | None, Recognition]:
     known = _KNOWN.get((api_version, kind))
+    folded_api, folded_kind = api_version.lower(), kind.lower()
+    if known is Kind.CLUSTER_CONFIG and in_k0sctl_file and folded_kind != "clusterconfig":
+        return None, Recognition.EXACT  # k0sctl applies a legacy `kind: Cluster` as a manifest
     if known is not None:
         return known, Recognition.EXACT
-    folded_api, folded_kind = api_version.lower(), kind.lower()
     if folded_api == K0SCTL_API and folded_kind == "cluster":
         # k0sctl finds its Cluster case-insensitively; its own validation then names the spelling.
         return Kind.K0SCTL_CLUSTER, Recognition.CASE

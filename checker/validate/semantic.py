@@ -569,11 +569,21 @@ def _hosts(obj: K0sObject) -> Iterator[Problem]:
                     f"{len(hosts)} hosts are defined but this one has role single; k0sctl rejects it",
                     "Use controller+worker, or keep a single host.",
                 )
+    seen: dict[str, int] = {}
     for index, host in enumerate(hosts):
         if not isinstance(host, dict):
             continue
         path: YamlPath = ("spec", "hosts", index)
         connections = [key for key in CONNECTIONS if isinstance(host.get(key), dict)]
+        target = _connection_target(host, connections)
+        if target is not None and not obj.unknown_at(path):
+            if target in seen:
+                yield Problem(
+                    K0SCTL_HOSTS,
+                    path,
+                    f"host [{index}] connects to {target} like host [{seen[target]}]; k0sctl needs unique hosts",
+                )
+            seen.setdefault(target, index)
         if len(connections) != 1:
             found = ", ".join(connections) or "none"
             yield Problem(
@@ -610,6 +620,18 @@ def _hosts(obj: K0sObject) -> Iterator[Problem]:
                         (*path, "installFlags", flag_index),
                         f"install flag {flag!r} has unbalanced quotes",
                     )
+
+
+def _connection_target(host: dict[str, Any], connections: list[str]) -> str | None:
+    """The address and port a host is reached at (k0sctl compares hosts by their connection)."""
+    if len(connections) != 1 or connections[0] == "localhost":
+        return "localhost" if connections == ["localhost"] else None
+    connection = host[connections[0]]
+    address = connection.get("address")
+    if not isinstance(address, str) or not address:
+        return None
+    default_port = 5985 if connections[0] == "winRM" else 22
+    return f"{address}:{connection.get('port', default_port)}"
 
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+k0s\.(\d+))?$")
