@@ -26,10 +26,12 @@ MAX_FINDINGS_PER_OBJECT = 50
 SCHEMA_RULE_ID = "K0S002"
 
 
-def available_minors() -> list[str]:
+@cache
+def available_minors() -> tuple[str, ...]:
+    """The minors with schemas: package data, listed once per process (each object asks)."""
     root = files("checker.jsonschemas")
     minors = [entry.name for entry in root.iterdir() if entry.is_dir() and entry.name[:1].isdigit()]
-    return sorted(minors, key=lambda m: tuple(int(p) for p in m.split(".")))
+    return tuple(sorted(minors, key=lambda m: tuple(int(p) for p in m.split("."))))
 
 
 @cache

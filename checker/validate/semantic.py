@@ -89,7 +89,7 @@ def is_rfc1123_name(text: str) -> bool:
 
 def parse_cidr(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """Go's ``net.ParseCIDR``: an address, a slash and a prefix length; host bits may be set."""
-    if "/" not in text:
+    if "/" not in text or "%" in text:  # Go's ParseCIDR takes no IPv6 zone
         return None
     try:
         return ipaddress.ip_network(text, strict=False)
