@@ -30,7 +30,7 @@ def test_seed_snippet_without_apiversion_gives_the_typo_at_its_line(tmp_path: Pa
     (typo,) = only(result.findings, "K0S002")
     assert (typo.path, typo.line, typo.column) == ("cluster/k0s.yaml", 3, 5)
     assert "did you mean" in typo.message and "nodeLocalLoadBalancing" in typo.message
-    (note,) = only(result.findings, "K0S011")
+    (note,) = only(result.findings, "K0S016")
     assert "no apiVersion/kind" in note.message
 
 
@@ -62,7 +62,7 @@ spec:
 def test_case_insensitive_key_is_read_as_the_field(tmp_path: Path) -> None:
     text = "apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  Network:\n    kubeRouter:\n      mtux: 1\n"
     result = check(tmp_path, "c/k0s.yaml", text, "1.30.14")
-    folded = only(result.findings, "K0S010")
+    folded = only(result.findings, "K0S015")
     assert [(f.line, f.node) for f in folded] == [(4, "spec.Network"), (5, "spec.Network.kubeRouter")]
     assert "`kuberouter`" in folded[1].message
     # The schema checks the folded field: the typo below it is found, at its written line.
@@ -77,10 +77,10 @@ def test_podsecuritypolicy_has_no_effect_from_1_25_and_interval_is_forgiven(tmp_
     )
     old = check(tmp_path, "c/k0s.yaml", text, "1.24.17")
     assert only(old.findings, "K0S002") == []
-    assert [f.node for f in only(old.findings, "K0S013")] == ["spec.telemetry.interval"]
+    assert [f.node for f in only(old.findings, "K0S018")] == ["spec.telemetry.interval"]
     new = check(tmp_path, "c/k0s.yaml", text, "1.25.16")
     assert only(new.findings, "K0S002") == []
-    psp = [f for f in only(new.findings, "K0S013") if f.node == "spec.podSecurityPolicy"]
+    psp = [f for f in only(new.findings, "K0S018") if f.node == "spec.podSecurityPolicy"]
     assert psp and psp[0].severity == 2 and "since k0s 1.25" in psp[0].message
 
 
@@ -105,11 +105,11 @@ spec:
 
 def test_file_named_like_k0s_config_that_is_none(tmp_path: Path) -> None:
     result = check(tmp_path, "c/k0sctl.yaml", "config:\n  network: {}\n")
-    (finding,) = only(result.findings, "K0S012")
+    (finding,) = only(result.findings, "K0S017")
     assert finding.path == "c/k0sctl.yaml"
     # Other names are not our business; an empty k0s.yaml is k0s's default configuration.
-    assert only(check(tmp_path, "d/values.yaml", "config: {k0s: 1}\n").findings, "K0S012") == []
-    assert only(check(tmp_path, "e/k0s.yaml", "# nothing yet\n").findings, "K0S012") == []
+    assert only(check(tmp_path, "d/values.yaml", "config: {k0s: 1}\n").findings, "K0S017") == []
+    assert only(check(tmp_path, "e/k0s.yaml", "# nothing yet\n").findings, "K0S017") == []
 
 
 K0SCTL = """\
@@ -136,7 +136,7 @@ spec:
 def test_k0sctl_environment_substitution(tmp_path: Path) -> None:
     env = {"HOST_ADDRESS": "10.0.0.5", "K0S_VERSION": "v1.30.14+k0s.0"}
     result = check(tmp_path, "c/k0sctl.yaml", K0SCTL, options=Options(environ=env))
-    assert only(result.findings, "K0S014") == []
+    assert only(result.findings, "K0S019") == []
     (cluster,) = result.clusters
     assert cluster.patch is not None and cluster.patch.version == "v1.30.14+k0s.0"
     assert cluster.k0sctl is not None and cluster.k0sctl.get("spec", "hosts", 0, "role") == "single"
@@ -147,7 +147,7 @@ def test_k0sctl_environment_substitution(tmp_path: Path) -> None:
 
 def test_unset_variable_leaves_the_value_unknown(tmp_path: Path) -> None:
     result = check(tmp_path, "c/k0sctl.yaml", K0SCTL, options=Options(environ={}))
-    unset = only(result.findings, "K0S014")
+    unset = only(result.findings, "K0S019")
     assert sorted(f.node for f in unset) == ["spec.hosts[0].ssh.address", "spec.k0s.version"]
     version = next(f for f in unset if f.node == "spec.k0s.version")
     assert version.line == 11 and "${K0S_VERSION}" in version.message
@@ -173,7 +173,7 @@ spec:
           sans: [$LB_NAME]
 """
     result = check(tmp_path, "c/k0sctl.yaml", text, options=Options(environ={}))
-    assert sorted(f.line for f in only(result.findings, "K0S014")) == [12, 13]
+    assert sorted(f.line for f in only(result.findings, "K0S019")) == [12, 13]
     assert [f for f in result.findings if f.severity >= 2] == []
     set_env = check(
         tmp_path,

@@ -35,7 +35,7 @@ def test_dual_stack_example_without_apiversion_is_read_and_passes(tmp_path: Path
     copy(tmp_path, "k0s-docs-dual-stack")
     result = check_paths(["k0s-docs-dual-stack"], cwd=tmp_path, k0s_version="v1.36.3+k0s.2")
     assert serious(result.findings) == []
-    assert [f.line for f in only(result.findings, "K0S011")] == [2]
+    assert [f.line for f in only(result.findings, "K0S016")] == [2]
 
 
 def test_cplb_example_still_has_its_placeholders(tmp_path: Path) -> None:
@@ -54,12 +54,12 @@ def test_k0sctl_smoke_test_file_with_and_without_its_environment(tmp_path: Path)
     env = {"K0S_VERSION": "v1.33.13+k0s.1", "OS_OVERRIDE": ""}
     result = check_paths(["k0sctl-smoke-test"], cwd=tmp_path, options=Options(environ=env))
     assert serious(result.findings) == []
-    assert only(result.findings, "K0S014") == []
+    assert only(result.findings, "K0S019") == []
     (cluster,) = result.clusters
     assert cluster.patch is not None and cluster.patch.version == "v1.33.13+k0s.1"
     # Without it: the values are unknown, never wrong; release checks say why they were skipped.
     bare = check_paths(["k0sctl-smoke-test"], cwd=tmp_path, options=Options(environ={}))
     assert serious(bare.findings) == []
-    assert sorted(f.line for f in only(bare.findings, "K0S014")) == [8, 21, 30]
+    assert sorted(f.line for f in only(bare.findings, "K0S019")) == [8, 21, 30]
     assert only(bare.findings, "K0S003") == []
     assert any("K0S_VERSION" in line for line in bare.skipped)

@@ -19,7 +19,7 @@ from typing import Any
 from checker.inputs.yamldoc import Document, YamlPath
 
 # Declared (name, summary, docs) in checker.rules.decoding.
-ENV_RULE_ID = "K0S014"
+ENV_RULE_ID = "K0S019"
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _REFERENCE = re.compile(

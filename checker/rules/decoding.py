@@ -1,4 +1,4 @@
-"""K0S010-K0S014: how k0s and k0sctl read the files, where that differs from what was written.
+"""K0S015-K0S019: how k0s and k0sctl read the files, where that differs from what was written.
 
 These are reported by the engine while it recognises and decodes documents (checker/k0s/documents.py,
 checker/validate/decode.py, checker/k0s/envsubst.py); the rules are declared here so every id has one
@@ -39,14 +39,14 @@ CASE_FOLDED_KEY = Rule(
     needs_release=False,
 )
 RECOGNISED_LOOSELY = Rule(
-    "K0S011",
+    "K0S016",
     "recognised-by-content",
     Severity.INFO,
     "A document without exact apiVersion/kind is read by k0s or k0sctl and was checked as such.",
     needs_release=False,
 )
 NOT_RECOGNISED = Rule(
-    "K0S012",
+    "K0S017",
     "named-but-not-recognised",
     Severity.WARNING,
     "A file named like a k0s or k0sctl config holds no document that k0s or k0sctl reads.",

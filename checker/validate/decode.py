@@ -29,8 +29,8 @@ from checker.k0s.documents import K0sObject, Kind
 from checker.validate.schemas import load_schema, schema_minor_for
 
 # Declared (name, summary, docs) in checker.rules.decoding; decoding reports them itself.
-CASE_RULE_ID = "K0S010"
-NO_EFFECT_RULE_ID = "K0S013"
+CASE_RULE_ID = "K0S015"
+NO_EFFECT_RULE_ID = "K0S018"
 
 IGNORED_KEYS = ("interval", "podSecurityPolicy")
 #: podSecurityPolicy is a real ClusterConfig field up to 1.24; k0s 1.25 dropped it and ignores the key.
