@@ -132,11 +132,9 @@ def test_schema_is_valid_2020_12(path: Path) -> None:
 def test_clusterconfig_root() -> None:
     for minor in MINORS:
         root = schema(minor, CLUSTERCONFIG)
-        # k0s --config checks neither; recognition decides what is a ClusterConfig.
-        assert root["properties"]["apiVersion"]["type"] == "string"
-        assert "const" not in root["properties"]["apiVersion"]
-        assert root["properties"]["kind"]["type"] == "string"
-        assert "enum" not in root["properties"]["kind"]
+        # What the API server serves; k0s --config checks neither (the check skips both for ClusterConfigs).
+        assert root["properties"]["apiVersion"]["const"] == "k0s.k0sproject.io/v1beta1"
+        assert root["properties"]["kind"]["enum"] == ["ClusterConfig", "Cluster"]
         assert root["properties"]["metadata"]["type"] == "object"
         assert "required" not in root  # k0sctl embeds the config without apiVersion/kind
     assert "derived" in schema("1.21", CLUSTERCONFIG)["$comment"].lower()

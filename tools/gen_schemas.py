@@ -436,10 +436,10 @@ def clusterconfig_schema(crd: Mapping[str, Any], minor: str, crd_minor: str) -> 
     for key in IGNORED_SPEC_KEYS:
         spec_properties.setdefault(key, {})
     properties: Schema = {
-        # `k0s --config` checks neither apiVersion nor kind; which documents are ClusterConfigs is
-        # decided when documents are recognised (checker/k0s/documents.py).
-        "apiVersion": {"type": "string"},
-        "kind": {"type": "string"},
+        # What the API server and kubeconform require. `k0s --config` checks neither: the check
+        # ignores these two for ClusterConfigs, whose recognition decides (checker/k0s/documents.py).
+        "apiVersion": {"type": "string", "const": K0S_API_VERSION},
+        "kind": {"type": "string", "enum": ["ClusterConfig", "Cluster"]},
         "metadata": {"type": "object"},
         "spec": spec,
         "status": {},

@@ -185,4 +185,14 @@ def decode_cluster(cluster: Cluster) -> list[Finding]:
     cluster.objects = [decoded[id(o)] for o in cluster.objects]
     if cluster.k0sctl is not None and id(cluster.k0sctl) in decoded:
         cluster.k0sctl = decoded[id(cluster.k0sctl)]
+    # Whatever points at an object points at its decoded form (the worker pool matches by identity).
+    renamed = {
+        id(s): replace(s, obj=decoded[id(s.obj)]) for s in cluster.version_sources if id(s.obj) in decoded
+    }
+    cluster.version_sources = [renamed.get(id(s), s) for s in cluster.version_sources]
+    if cluster.target_source is not None:
+        source = cluster.target_source
+        cluster.target_source = renamed.get(id(source)) or (
+            replace(source, obj=decoded[id(source.obj)]) if id(source.obj) in decoded else source
+        )
     return findings
