@@ -51,6 +51,7 @@ def _findings(ctx: Context, obj: K0sObject, problems: Iterator[Problem]) -> Iter
             at_key=problem.at_key,
             fix=problem.fix,
             severity=severity,
+            detail=DETAILS[problem.rule],
         )
 
 
@@ -156,3 +157,26 @@ RULES = (
     ),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
+
+_REJECTS = (
+    "k0s refuses a configuration that fails this check: the controller does not start and the rollout stops."
+)
+DETAILS: dict[str, str] = {
+    semantic.API_ADDRESS: "spec.api is checked by k0s's APISpec.Validate; " + _REJECTS,
+    semantic.NETWORK: "spec.network is checked by k0s's Network.Validate of the target release; " + _REJECTS,
+    semantic.KUBE_PROXY_MODE: "Each k0s release supports a fixed set of kube-proxy modes; " + _REJECTS,
+    semantic.NLLB_EXTERNAL_ADDRESS: "Both decide how workers reach the API server; " + _REJECTS,
+    semantic.IMAGE_NAME: "k0s's ImageSpec.Validate rejects names with surrounding whitespace; " + _REJECTS,
+    semantic.EXTERNAL_ETCD: "k0s needs endpoints and a prefix for external etcd, and TLS files all or none; "
+    + _REJECTS,
+    semantic.HELM: "k0s's Chart.Validate and Repository.Validate require these in every release; " + _REJECTS,
+    semantic.WORKER_PROFILE: "k0s sets these kubelet values itself and checks profile names; " + _REJECTS,
+    semantic.CPLB: "k0s validates keepalived's VRRP instances and virtual servers; " + _REJECTS,
+    semantic.K0SCTL_HOSTS: "k0sctl's Cluster.Validate refuses the file before it connects to any host.",
+    semantic.K0SCTL_VERSION: "k0sctl refuses k0s versions below its floors before it connects to any host.",
+    hazards.CIDR_OVERLAP: "k0s accepts overlapping ranges, but Service IPs then collide with pod IPs and "
+    "traffic reaches the wrong place.",
+    hazards.HOST_BITS: "Go's net.ParseCIDR drops the host bits silently, so the cluster uses another range "
+    "than the one written.",
+    hazards.PLACEHOLDER_VALUE: "A copied template value was never filled in; k0s or k0sctl cannot use it.",
+}

@@ -32,6 +32,13 @@ from checker.validate.schemas import load_schema, schema_minor_for
 CASE_RULE_ID = "K0S015"
 NO_EFFECT_RULE_ID = "K0S018"
 
+DETAILS = {
+    CASE_RULE_ID: "k0s decodes with Go's JSON decoder, which matches keys case-insensitively; editors, "
+    "kubectl and other tools do not, so the canonical spelling keeps the file unambiguous.",
+    NO_EFFECT_RULE_ID: "k0s forgives these keys when parsing and ignores them, so the setting does nothing "
+    "in this release.",
+}
+
 IGNORED_KEYS = ("interval", "podSecurityPolicy")
 #: podSecurityPolicy is a real ClusterConfig field up to 1.24; k0s 1.25 dropped it and ignores the key.
 PSP_NO_EFFECT_SINCE = "1.25"
@@ -180,6 +187,7 @@ def decode_cluster(cluster: Cluster) -> list[Finding]:
                     cluster=cluster.name,
                     node=new.describe(note.path),
                     fix=note.fix,
+                    detail=DETAILS[note.rule],
                 )
             )
     cluster.objects = [decoded[id(o)] for o in cluster.objects]

@@ -147,10 +147,10 @@ def _placeholders(obj: K0sObject, places: tuple[YamlPath, ...]) -> Iterator[Prob
             if isinstance(value, str):
                 match = PLACEHOLDER.search(value)
                 if match:
-                    where = format_path(path)
                     yield Problem(
                         PLACEHOLDER_VALUE,
                         path,
-                        f"{where} is the unfilled template placeholder {match.group(0)}",
+                        f"{path[-1] if isinstance(path[-1], str) else format_path(path[-2:])} is still the "
+                        f"template placeholder {match.group(0)}",
                         "Put the real value in, or generate the file with the values filled in.",
                     )

@@ -143,6 +143,8 @@ def run_check(
                         mark.column,
                         node=format_path(use.path),
                         fix="Set the variable in the environment of the check, as k0sctl will see it.",
+                        detail="k0sctl substitutes environment variables before parsing; without the value "
+                        "the check cannot judge this field and skips what needs it.",
                     )
                 )
         for item in classify_file(parsed.documents, unknown):
@@ -178,6 +180,8 @@ def run_check(
                         mark.line,
                         mark.column,
                         node=item.describe(node),
+                        detail="k0s --config checks neither apiVersion nor kind, and k0sctl matches them "
+                        "case-insensitively, so this document is read and was checked as such.",
                     )
                 )
         if not found_here and not near_miss_here and parsed.documents and named_like_k0s(source.path):
@@ -190,6 +194,8 @@ def run_check(
                     1,
                     1,
                     fix="Add apiVersion and kind, or a spec with ClusterConfig sections; or rename the file.",
+                    detail="A file with this name is meant to configure k0s; skipping it silently would let "
+                    "a broken configuration pass.",
                 )
             )
         if found_here or findings:
