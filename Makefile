@@ -44,6 +44,7 @@ bench: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python tools/gen_releases.py
 	$(BIN)/python tools/gen_schemas.py
+	$(BIN)/python tools/gen_default_configs.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

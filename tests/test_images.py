@@ -137,7 +137,7 @@ def test_json_names_source_node_and_hosts(tmp_path: Path, capsys) -> None:
         """
         apiVersion: k0s.k0sproject.io/v1beta1
         kind: ClusterConfig
-        metadata: {name: k0s, namespace: kube-system}
+        metadata: {name: k0s, namespace: kube-system, resourceVersion: "1"}
         spec:
           images:
             kubeproxy: {image: quay.io/k0sproject/kube-proxy, version: v1.29.4}

@@ -62,13 +62,93 @@ CASES: dict[str, tuple[dict[str, str], str | None, Config | None]] = {
         None,
     ),
     "K0S003": ({"k0s.yaml": CLUSTER_CONFIG}, "v1.99.1+k0s.0", None),
-    "K0S004": ({"k0s.yaml": "apiVersion: k0s.k0sproject.io/v1beta\nkind: ClusterConfig\n"}, "1.30", None),
+    "K0S004": ({"k0s.yaml": "apiVersion: k0s.sh/v1beta1\nkind: ClusterConfig\n"}, "1.30", None),
     "K0S005": ({"k0s.yaml": CLUSTER_CONFIG}, None, None),
     "K0S009": (
         {"k0s.yaml": CLUSTER_CONFIG + "spec:\n  imagez: {}  # k0s-policy: ignore[K0S002]\n"},
         "1.30",
         None,
     ),
+    "K0S015": ({"k0s.yaml": CLUSTER_CONFIG + "spec:\n  Network: {}\n"}, "1.30", None),
+    "K0S016": ({"k0s.yaml": "spec:\n  network: {provider: calico}\n"}, "1.30", None),
+    "K0S017": ({"k0s.yaml": "config: {}\n"}, "1.30", None),
+    "K0S018": ({"k0s.yaml": CLUSTER_CONFIG + "spec:\n  podSecurityPolicy: {}\n"}, "1.30", None),
+    "K0S019": (
+        {
+            "k0sctl.yaml": "apiVersion: k0sctl.k0sproject.io/v1beta1\nkind: Cluster\nspec:\n  hosts:\n"
+            "    - role: single\n      localhost: {enabled: true}\n  k0s: {version: $K0S_TEST_UNSET_VERSION}\n"
+        },
+        None,
+        None,
+    ),
+    "K0S020": ({"k0s.yaml": CLUSTER_CONFIG + "spec:\n  api: {address: node-1}\n"}, "1.30", None),
+    "K0S021": ({"k0s.yaml": CLUSTER_CONFIG + "spec:\n  network: {podCIDR: 10.244.0.0}\n"}, "1.30", None),
+    "K0S022": ({"k0s.yaml": CLUSTER_CONFIG + "spec:\n  network: {kubeProxy: {mode: ebpf}}\n"}, "1.30", None),
+    "K0S023": (
+        {
+            "k0s.yaml": CLUSTER_CONFIG + "spec:\n  api: {externalAddress: lb.example.com}\n"
+            "  network: {nodeLocalLoadBalancing: {enabled: true}}\n"
+        },
+        "1.30",
+        None,
+    ),
+    "K0S024": ({"k0s.yaml": IMAGES + "    coredns: {image: 'quay.io/k0sproject/coredns '}\n"}, "1.31", None),
+    "K0S025": (
+        {
+            "k0s.yaml": CLUSTER_CONFIG + "spec:\n  storage:\n    etcd:\n      externalCluster:\n"
+            "        endpoints: [https://e:2379]\n        etcdPrefix: k0s\n        caFile: /ca.pem\n"
+        },
+        "1.30",
+        None,
+    ),
+    "K0S026": (
+        {
+            "k0s.yaml": CLUSTER_CONFIG + "spec:\n  extensions:\n    helm:\n      charts:\n"
+            "        - {name: My_App, chartname: repo/app, namespace: apps}\n"
+        },
+        "1.30",
+        None,
+    ),
+    "K0S027": (
+        {
+            "k0s.yaml": CLUSTER_CONFIG
+            + "spec:\n  workerProfiles:\n    - {name: big, values: {clusterDNS: [10.0.0.1]}}\n"
+        },
+        "1.30",
+        None,
+    ),
+    "K0S028": (
+        {
+            "k0s.yaml": CLUSTER_CONFIG
+            + "spec:\n  network:\n    controlPlaneLoadBalancing:\n      enabled: true\n"
+            "      keepalived:\n        vrrpInstances: [{virtualIPs: [192.168.1.100], authPass: pw}]\n"
+        },
+        "1.30",
+        None,
+    ),
+    "K0S030": (
+        {
+            "k0sctl.yaml": "apiVersion: k0sctl.k0sproject.io/v1beta1\nkind: Cluster\nspec:\n  hosts:\n"
+            "    - role: worker\n      ssh: {address: 10.0.0.2}\n  k0s: {version: v1.30.14+k0s.0}\n"
+        },
+        None,
+        None,
+    ),
+    "K0S031": (
+        {
+            "k0sctl.yaml": "apiVersion: k0sctl.k0sproject.io/v1beta1\nkind: Cluster\nspec:\n  hosts:\n"
+            "    - role: single\n      localhost: {enabled: true}\n  k0s: {version: v1.22.1+k0s.0, dynamicConfig: true}\n"
+        },
+        None,
+        None,
+    ),
+    "K0S040": ({"k0s.yaml": CLUSTER_CONFIG + "spec:\n  network: {podCIDR: 10.96.0.0/16}\n"}, "1.30", None),
+    "K0S041": (
+        {"k0s.yaml": CLUSTER_CONFIG + "spec:\n  network: {serviceCIDR: 10.43.0.0/12}\n"},
+        "1.30",
+        None,
+    ),
+    "K0S042": ({"k0s.yaml": CLUSTER_CONFIG + "spec:\n  api: {sans: ['<LB_DNS_NAME>']}\n"}, "1.30", None),
     "K0S101": ({"k0s.yaml": IMAGES + "    kubeproxy:\n      version: v1.30.5\n"}, "v1.30.5+k0s.0", None),
     "K0S102": ({"k0s.yaml": IMAGES + "    kubeproxy:\n      version: v1.29.4\n"}, "v1.30.5+k0s.0", None),
     "K0S103": (

@@ -119,7 +119,8 @@ def test_k0s104_hit_keeps_custom_pins_out_of_the_patch(tmp_path: Path, catalog) 
         (tmp_path / "c/k0s.yaml")
         .read_text()
         .replace(
-            "kind: ClusterConfig\n", "kind: ClusterConfig\nmetadata: {name: k0s, namespace: kube-system}\n"
+            "kind: ClusterConfig\n",
+            'kind: ClusterConfig\nmetadata: {name: k0s, namespace: kube-system, resourceVersion: "1234"}\n',
         )
     )
     (tmp_path / "c/k0s.yaml").write_text(text)

@@ -33,6 +33,7 @@ UPDATECONFIG = "autopilot-updateconfig.schema.json"
 K0SCTL = "k0sctl-cluster.schema.json"
 
 IGNORED_SPEC_PATHS = {"spec.interval", "spec.podSecurityPolicy"}
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 IMAGE_VERSION_PATTERN = (
     r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
     r"(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
@@ -131,6 +132,7 @@ def test_schema_is_valid_2020_12(path: Path) -> None:
 def test_clusterconfig_root() -> None:
     for minor in MINORS:
         root = schema(minor, CLUSTERCONFIG)
+        # What the API server serves; k0s --config checks neither (the check skips both for ClusterConfigs).
         assert root["properties"]["apiVersion"]["const"] == "k0s.k0sproject.io/v1beta1"
         assert root["properties"]["kind"]["enum"] == ["ClusterConfig", "Cluster"]
         assert root["properties"]["metadata"]["type"] == "object"
@@ -138,7 +140,8 @@ def test_clusterconfig_root() -> None:
     assert "derived" in schema("1.21", CLUSTERCONFIG)["$comment"].lower()
 
 
-def test_image_version_pattern_from_1_26() -> None:
+def test_image_version_pattern_where_validate_checks_it() -> None:
+    """NLLB images from 1.26 (tag only in 1.26, tag@digest from 1.27); spec.images only from 1.31."""
     for minor in MINORS:
         image_versions = [
             (path, node)
@@ -147,11 +150,15 @@ def test_image_version_pattern_from_1_26() -> None:
             and (path.startswith("spec.images.") or path.startswith("spec.network.nodeLocalLoadBalancing."))
         ]
         assert image_versions, minor
+        number = int(minor.split(".")[1])
         for path, node in image_versions:
-            if int(minor.split(".")[1]) >= 26:
-                assert node.get("pattern") == IMAGE_VERSION_PATTERN, (minor, path)
-            else:
+            since = 31 if path.startswith("spec.images.") else 26
+            if number < since:
                 assert "pattern" not in node, (minor, path)
+            elif number == 26:
+                assert node.get("pattern") == IMAGE_TAG_PATTERN, (minor, path)
+            else:
+                assert node.get("pattern") == IMAGE_VERSION_PATTERN, (minor, path)
 
 
 def walk(node: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -269,9 +276,11 @@ def test_images_pause_from_1_28() -> None:
 
 def test_digest_without_tag() -> None:
     document = fixture("clusterconfig-image-digest-only.yaml")
-    found = errors("1.30", CLUSTERCONFIG, document)
+    found = errors("1.31", CLUSTERCONFIG, document)
     assert [error.validator for error in found] == ["pattern"]
     assert list(found[0].path) == ["spec", "images", "kubeproxy", "version"]
+    # 1.26-1.30 validate only the node-local load balancer's image, not spec.images.
+    assert errors("1.30", CLUSTERCONFIG, document) == []
     assert errors("1.25", CLUSTERCONFIG, document) == []
 
 

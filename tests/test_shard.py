@@ -73,7 +73,7 @@ def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         else:
             write(tmp_path, f"{base}/k0s.yaml", PINNED)
     write(tmp_path, "broken/k0s.yaml", "apiVersion: k0s.k0sproject.io/v1beta1\nkind: [unclosed\n")
-    write(tmp_path, "near/k0s.yaml", "apiVersion: k0s.k0sproject.io/v1beta2\nkind: ClusterConfig\n")
+    write(tmp_path, "near/k0s.yaml", "apiVersion: k0s.sh/v1beta1\nkind: ClusterConfig\n")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

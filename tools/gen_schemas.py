@@ -52,15 +52,21 @@ K0S_API_VERSION = "k0s.k0sproject.io/v1beta1"
 AUTOPILOT_API_VERSION = "autopilot.k0sproject.io/v1beta2"
 K0SCTL_API_VERSION = "k0sctl.k0sproject.io/v1beta1"
 
-#: k0s validates image versions in Go from 1.26 on: a docker tag, optionally followed by a digest
-#: (any algorithm, 32 or more hex digits, as the OCI reference grammar k0s uses allows).
+#: k0s validates image versions in Go (``ImageSpec.Validate``): a docker tag, from 1.27 optionally
+#: followed by a digest (any algorithm, 32 or more hex digits, as the OCI reference grammar allows).
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 IMAGE_VERSION_PATTERN = (
     r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
     r"(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
 )
-IMAGE_VERSION_PATTERN_SINCE = (1, 26)
-#: Subtrees of ``spec`` that hold ``{image, version}`` objects.
-IMAGE_SPEC_ROOTS = ("spec.images.", "spec.network.nodeLocalLoadBalancing.")
+IMAGE_DIGEST_SINCE = (1, 27)
+#: Subtrees of ``spec`` that hold ``{image, version}`` objects, and the first minor whose
+#: ``Validate()`` checks their versions: the node-local load balancer's image since it exists (1.26),
+#: ``spec.images`` only from 1.31 (1.26-1.30 ``ClusterImages.Validate`` checks the pull policy only).
+IMAGE_SPEC_ROOTS: Mapping[str, tuple[int, int]] = {
+    "spec.images.": (1, 31),
+    "spec.network.nodeLocalLoadBalancing.": (1, 26),
+}
 
 #: Keys under ``spec`` that k0s accepts and silently ignores (strict parsing skips them).
 IGNORED_SPEC_KEYS = ("interval", "podSecurityPolicy")
@@ -313,7 +319,15 @@ def add_type(schema: Schema, extra: str) -> None:
 
 
 def is_image_spec(path: str, properties: Mapping[str, Any]) -> bool:
-    return path.startswith(IMAGE_SPEC_ROOTS) and set(properties) == {"image", "version"}
+    return path.startswith(tuple(IMAGE_SPEC_ROOTS)) and set(properties) == {"image", "version"}
+
+
+def version_pattern(minor: tuple[int, int], path: str) -> str | None:
+    """The pattern k0s's Validate() enforces on the image version at ``path`` in a release, if any."""
+    since = next(since for root, since in IMAGE_SPEC_ROOTS.items() if path.startswith(root))
+    if minor < since:
+        return None
+    return IMAGE_VERSION_PATTERN if minor >= IMAGE_DIGEST_SINCE else IMAGE_TAG_PATTERN
 
 
 class Converter:
@@ -322,7 +336,7 @@ class Converter:
     def __init__(self, minor: str, source: str) -> None:
         self.minor = minor
         self.source = source
-        self.version_checked = parse_minor(minor) >= IMAGE_VERSION_PATTERN_SINCE
+        self.minor_key = parse_minor(minor)
 
     def convert(self, node: Mapping[str, Any], path: str) -> Schema:
         unknown = set(node) - KEPT_KEYWORDS - DROPPED_KEYWORDS - SPECIAL_KEYWORDS
@@ -364,12 +378,12 @@ class Converter:
             # in a configuration file (the 1.31+ CRDs list both as required).
             out.pop("required", None)
             version = out["properties"]["version"]
-            if self.version_checked:
-                # Replaces the 1.31+ CRD pattern too: it uses a POSIX class ([[:xdigit:]]) that ECMA-262
-                # regular expressions do not support.
-                version["pattern"] = IMAGE_VERSION_PATTERN
-            elif "pattern" in version:
-                raise ValueError(f"{self.source}: {path}: unexpected version pattern before 1.26")
+            pattern = version_pattern(self.minor_key, path)
+            # Replaces the 1.31+ CRD pattern too: it uses a POSIX class ([[:xdigit:]]) that ECMA-262
+            # regular expressions do not support.
+            version.pop("pattern", None)
+            if pattern is not None:
+                version["pattern"] = pattern
         return out
 
 
@@ -422,6 +436,8 @@ def clusterconfig_schema(crd: Mapping[str, Any], minor: str, crd_minor: str) -> 
     for key in IGNORED_SPEC_KEYS:
         spec_properties.setdefault(key, {})
     properties: Schema = {
+        # What the API server and kubeconform require. `k0s --config` checks neither: the check
+        # ignores these two for ClusterConfigs, whose recognition decides (checker/k0s/documents.py).
         "apiVersion": {"type": "string", "const": K0S_API_VERSION},
         "kind": {"type": "string", "enum": ["ClusterConfig", "Cluster"]},
         "metadata": {"type": "object"},

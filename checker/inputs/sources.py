@@ -53,6 +53,18 @@ def mentions_k0s(raw: bytes) -> bool:
     return b"k0s" in raw or b"K0s" in raw or b"k0S" in raw or b"K0S" in raw
 
 
+#: File names people give k0s and k0sctl configurations. Such a file is read even when it never
+#: mentions k0s (``k0s --config`` needs neither apiVersion nor kind), and one that holds no k0s
+#: document is reported instead of silently skipped.
+K0S_CONFIG_STEMS = frozenset({"k0s", "k0sctl", "k0s-config", "k0sctl-config", "k0s.config"})
+
+
+def named_like_k0s(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    stem, dot, suffix = name.rpartition(".")
+    return bool(dot) and f".{suffix}" in YAML_SUFFIXES and stem in K0S_CONFIG_STEMS
+
+
 def display_path(path: Path, cwd: Path) -> str:
     """Relative to the current directory when the file lies below it, else absolute."""
     absolute = path if path.is_absolute() else cwd / path
@@ -219,7 +231,7 @@ def collect(
         except OSError as err:
             collected.errors.append(SourceError(shown, f"cannot read file: {err.strerror or err}"))
             return
-        if not mentions_k0s(raw):
+        if not mentions_k0s(raw) and not named_like_k0s(shown):
             if explicit and prefilter_named:
                 collected.files_seen -= 1  # a named file outside our concern is not counted as read
                 return

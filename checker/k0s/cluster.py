@@ -50,6 +50,8 @@ class Cluster:
     target: Resolved | None = None
     target_source: VersionSource | None = None
     target_error: str = ""
+    #: Why the target release is unknown without being wrong (a version from an unset variable).
+    target_unknown: str = ""
     assumed_newest: bool = False
     airgapped: bool = False
     airgap_reason: str = ""
@@ -203,7 +205,9 @@ def declared_versions(cluster: Cluster, config: Config, cli_version: str | None)
         sources.append(VersionSource(str(config.path), config.k0s_version))
     if cluster.k0sctl is not None:
         version = cluster.k0sctl.get("spec", "k0s", "version")
-        if isinstance(version, str) and version:
+        if cluster.k0sctl.unknown_at(("spec", "k0s", "version")):
+            pass  # from an unset variable: resolve_target says so
+        elif isinstance(version, str) and version:
             sources.append(
                 VersionSource("k0sctl spec.k0s.version", version, cluster.k0sctl, ("spec", "k0s", "version"))
             )
@@ -225,6 +229,11 @@ def _list(value: Any) -> list[Any]:
 def resolve_target(cluster: Cluster, catalog: Catalog, config: Config, cli_version: str | None) -> None:
     cluster.version_sources = declared_versions(cluster, config, cli_version)
     source = cluster.version_sources[0] if cluster.version_sources else None
+    variables = cluster.k0sctl.unknown_at(("spec", "k0s", "version")) if cluster.k0sctl else ()
+    if source is None and variables:
+        names = ", ".join(f"${{{name}}}" for name in variables)
+        cluster.target_unknown = f"spec.k0s.version comes from {names}, which is not set where the check runs"
+        return
     if source is None:
         cluster.assumed_newest = True
         newest = catalog.newest()

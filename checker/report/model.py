@@ -106,10 +106,14 @@ def report_input(result: Result) -> ReportInput:
     for cluster in result.clusters:
         if cluster.patch is not None:
             target = cluster.patch.version
+        elif cluster.target_unknown:
+            target = "unknown"
         else:
             target = f"unknown ({cluster.target_source.version if cluster.target_source else '?'})"
         if cluster.assumed_newest:
             source = "assumed: no version declared"
+        elif cluster.target_unknown:
+            source = cluster.target_unknown
         elif cluster.target_source is not None:
             source = f"from {cluster.target_source.where}"
         else:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from checker.rules import core, dynamic, images, pullpolicy, registry, skew
+from checker.rules import core, decoding, dynamic, images, pullpolicy, registry, semantic, skew
 from checker.rules.base import Context, Options, Rule
 
 ALL_RULES: tuple[Rule, ...] = (
     *core.RULES,
+    *decoding.RULES,
+    *semantic.RULES,
     *images.RULES,
     *pullpolicy.RULES,
     *registry.RULES,

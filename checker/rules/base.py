@@ -27,6 +27,8 @@ class Options:
     )  # cluster name -> version at the base revision
     registry: Settings | None = None  # check --registry: which registries to ask, and how
     registry_answers: Answers | None = None  # what they said (filled by checker.workflows.registry)
+    #: The environment k0sctl files are substituted from (``${VAR}``); None means the process's own.
+    environ: dict[str, str] | None = None
 
 
 @dataclass

@@ -22,14 +22,17 @@ SCHEMA_FILES = {
     Kind.UPDATE_CONFIG: "autopilot-updateconfig.schema.json",
 }
 MAX_FINDINGS_PER_OBJECT = 50
+_RECOGNITION_PATHS = {("apiVersion",), ("kind",)}
 # Declared (name, summary, docs) in checker.rules.core; schema findings are always errors.
 SCHEMA_RULE_ID = "K0S002"
 
 
-def available_minors() -> list[str]:
+@cache
+def available_minors() -> tuple[str, ...]:
+    """The minors with schemas: package data, listed once per process (each object asks)."""
     root = files("checker.jsonschemas")
     minors = [entry.name for entry in root.iterdir() if entry.is_dir() and entry.name[:1].isdigit()]
-    return sorted(minors, key=lambda m: tuple(int(p) for p in m.split(".")))
+    return tuple(sorted(minors, key=lambda m: tuple(int(p) for p in m.split("."))))
 
 
 @cache
@@ -76,6 +79,11 @@ def validate(obj: K0sObject, minor: str, cluster: str) -> Iterator[Finding]:
     # A value of the wrong type usually fails its enum or const too; one finding says it.
     wrong_type = {v.path for v in errors if v.keyword == "type"}
     errors = [v for v in errors if v.keyword == "type" or v.path not in wrong_type]
+    # A value from an unset environment variable is unknown, not wrong.
+    errors = [v for v in errors if not obj.unknown_at(tuple(v.path))]
+    if obj.kind is Kind.CLUSTER_CONFIG:
+        # `k0s --config` checks neither apiVersion nor kind; recognition already decided (K0S016/K0S004).
+        errors = [v for v in errors if tuple(v.path) not in _RECOGNITION_PATHS]
     emitted = 0
     for error in errors:
         for path, message, at_key in _explain(error, obj):

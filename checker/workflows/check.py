@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,14 +12,17 @@ from typing import Any, Protocol
 from checker.config import Config, matching_ignore
 from checker.findings import Finding, Severity, Suppression, apply_suppressions, parse_suppressions
 from checker.inputs.roots import Tree
-from checker.inputs.sources import STDIN_LABEL, Collected
+from checker.inputs.sources import STDIN_LABEL, Collected, named_like_k0s
 from checker.inputs.yamldoc import Document, ParsedFile, YamlPath, format_path, parse_bytes
 from checker.k0s.cluster import Cluster, group, resolve_airgap, resolve_target
-from checker.k0s.documents import K0sObject, NearMiss, classify
+from checker.k0s.documents import K0sObject, NearMiss, Recognition, classify_file, is_k0sctl_file
+from checker.k0s.envsubst import Unknown, substitute_documents, unknown_paths
 from checker.k0s.releases import Catalog
 from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
 from checker.rules.core import EXPIRED_IGNORE, INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR
+from checker.rules.decoding import NOT_RECOGNISED, RECOGNISED_LOOSELY, UNSET_VARIABLE, recognition_message
+from checker.validate.decode import decode_cluster
 from checker.validate.schemas import validate
 from checker.workflows.shard import Splitter
 
@@ -118,27 +122,82 @@ def run_check(
                 # fail closed: `render | k0s-policy check -` must not pass when the render failed
                 result.input_errors.append(f"{STDIN_LABEL}: no documents on stdin (did the render fail?)")
         found_here = False
-        for document in parsed.documents:
-            for item in classify(document):
-                if isinstance(item, NearMiss):
-                    mark = document.value_mark((*item.base, "apiVersion"))
-                    findings.append(
-                        Finding(
-                            NEAR_MISS.id,
-                            NEAR_MISS.severity,
-                            item.message,
-                            document.path,
-                            mark.line,
-                            mark.column,
-                            node=".".join(map(str, (*item.base, "apiVersion"))),
-                            fix=f"write {item.suggestion}",
-                            detail="k0s and k0sctl skip a document whose apiVersion and kind they do not "
-                            "read, so nothing in this one takes effect.",
-                        )
+        near_miss_here = False
+        unknown: dict[int, Unknown] = {}
+        if is_k0sctl_file(parsed.documents):
+            uses = substitute_documents(
+                parsed.documents, options.environ if options.environ is not None else os.environ
+            )
+            unknown = {id(d): unknown_paths(uses, d) for d in parsed.documents}
+            for use in uses:
+                mark = use.document.value_mark(use.path)
+                names = ", ".join(f"${{{name}}}" for name in use.variables)
+                findings.append(
+                    Finding(
+                        UNSET_VARIABLE.id,
+                        UNSET_VARIABLE.severity,
+                        f"{format_path(use.path)} uses {names}, not set here: its value is unknown and checks "
+                        "that need it are skipped",
+                        use.document.path,
+                        mark.line,
+                        mark.column,
+                        node=format_path(use.path),
+                        fix="Set the variable in the environment of the check, as k0sctl will see it.",
+                        detail="k0sctl substitutes environment variables before parsing; without the value "
+                        "the check cannot judge this field and skips what needs it.",
                     )
-                else:
-                    objects.append(item)
-                    found_here = True
+                )
+        for item in classify_file(parsed.documents, unknown):
+            if isinstance(item, NearMiss):
+                near_miss_here = True
+                mark = item.document.value_mark((*item.base, "apiVersion"))
+                findings.append(
+                    Finding(
+                        NEAR_MISS.id,
+                        NEAR_MISS.severity,
+                        item.message,
+                        item.document.path,
+                        mark.line,
+                        mark.column,
+                        node=".".join(map(str, (*item.base, "apiVersion"))),
+                        fix=f"write {item.suggestion}",
+                        detail="k0s and k0sctl skip a document whose apiVersion and kind they do not "
+                        "read, so nothing in this one takes effect.",
+                    )
+                )
+                continue
+            objects.append(item)
+            found_here = True
+            if item.recognised is not Recognition.EXACT:
+                node: tuple[str | int, ...] = ("kind",) if "kind" in item.data else ()
+                mark = item.value_mark(node)
+                findings.append(
+                    Finding(
+                        RECOGNISED_LOOSELY.id,
+                        RECOGNISED_LOOSELY.severity,
+                        recognition_message(item),
+                        item.path,
+                        mark.line,
+                        mark.column,
+                        node=item.describe(node),
+                        detail="k0s --config checks neither apiVersion nor kind, and k0sctl matches them "
+                        "case-insensitively, so this document is read and was checked as such.",
+                    )
+                )
+        if not found_here and not near_miss_here and parsed.documents and named_like_k0s(source.path):
+            findings.append(
+                Finding(
+                    NOT_RECOGNISED.id,
+                    NOT_RECOGNISED.severity,
+                    "named like a k0s or k0sctl config, but no document in it is one that k0s or k0sctl reads",
+                    source.path,
+                    1,
+                    1,
+                    fix="Add apiVersion and kind, or a spec with ClusterConfig sections; or rename the file.",
+                    detail="A file with this name is meant to configure k0s; skipping it silently would let "
+                    "a broken configuration pass.",
+                )
+            )
         if found_here or findings:
             text = source.raw.decode("utf-8", errors="replace")
             suppressions[source.path] = parse_suppressions(text)
@@ -158,6 +217,7 @@ def run_check(
             )
         )
         findings.extend(_guarded("resolving the air gap", cluster, resolve_airgap, cluster, config))
+        findings.extend(_guarded("decoding like k0s", cluster, decode_cluster, cluster))
     if options.registry is not None and clusters:
         from checker.workflows.registry import gather, unused_registries  # only runs that ask one pay
 
@@ -175,13 +235,14 @@ def run_check(
                     _guarded("schema validation", cluster, validate, obj, cluster.patch.minor, cluster.name)
                 )
         elif validating:
-            result.skipped.append(f"schema validation for cluster {cluster.name}: no release data")
+            why = cluster.target_unknown or "no release data"
+            result.skipped.append(f"schema validation for cluster {cluster.name}: {why}")
         context = Context(cluster, catalog, config, options)
         for check, rules in _checks_to_run(selection, config):
             waiting = [rule for rule in rules if rule.needs_release]
             if waiting and cluster.patch is None:
                 for rule in waiting:
-                    context.skip(rule, "the target release is unknown")
+                    context.skip(rule, cluster.target_unknown or "the target release is unknown")
                 continue
             label = "the check of " + ", ".join(rule.id for rule in rules)
             findings.extend(_guarded(label, cluster, check, context))
