@@ -289,6 +289,7 @@ K0SCTL_DESCRIPTIONS: Mapping[str, str] = {
 
 
 def parse_minor(minor: str) -> tuple[int, int]:
+    """ "1.30" -> (1, 30), for ordering minors."""
     major, _, rest = minor.partition(".")
     return int(major), int(rest)
 
@@ -307,10 +308,12 @@ def load_crd_schema(path: Path) -> Schema:
 
 
 def join(path: str, key: str) -> str:
+    """The dotted path of a child key ("spec" + "api" -> "spec.api")."""
     return f"{path}.{key}" if path else key
 
 
 def add_type(schema: Schema, extra: str) -> None:
+    """Widen a schema's ``type`` by one more JSON type."""
     current = schema.get("type")
     types = [current] if isinstance(current, str) else list(current or [])
     if extra not in types:
@@ -319,6 +322,7 @@ def add_type(schema: Schema, extra: str) -> None:
 
 
 def is_image_spec(path: str, properties: Mapping[str, Any]) -> bool:
+    """Whether a node is one of k0s's image specs (an ``image`` and a ``version`` under an image root)."""
     return path.startswith(tuple(IMAGE_SPEC_ROOTS)) and set(properties) == {"image", "version"}
 
 
@@ -334,11 +338,13 @@ class Converter:
     """Converts one CRD ``openAPIV3Schema`` into JSON Schema 2020-12 for one minor release."""
 
     def __init__(self, minor: str, source: str) -> None:
+        """A converter for one minor; ``source`` names the CRD file in error messages."""
         self.minor = minor
         self.source = source
         self.minor_key = parse_minor(minor)
 
     def convert(self, node: Mapping[str, Any], path: str) -> Schema:
+        """One CRD node as our schema: the kept keywords, children converted, k0s's special cases applied."""
         unknown = set(node) - KEPT_KEYWORDS - DROPPED_KEYWORDS - SPECIAL_KEYWORDS
         if unknown:
             raise ValueError(f"{self.source}: {path or '<root>'}: unsupported keywords {sorted(unknown)}")
@@ -366,6 +372,7 @@ class Converter:
         return self.special_cases(out, path)
 
     def special_cases(self, out: Schema, path: str) -> Schema:
+        """Where k0s accepts something other than what its CRD says, the schema follows k0s."""
         if path == "spec.network.provider" and "enum" not in out:
             # The CRD has a free string, but k0s's Network.Validate accepts only these three providers.
             return {**out, "enum": ["kuberouter", "calico", "custom"]}
@@ -408,6 +415,7 @@ def iter_paths(schema: Mapping[str, Any], path: str = "") -> Iterator[tuple[str,
 
 
 def apply_descriptions(schema: Schema, descriptions: Mapping[str, str], used: set[str]) -> None:
+    """Put our own description on every path that has one, and record which were used."""
     for path, sub in iter_paths(schema):
         text = descriptions.get(path)
         if text is not None:
@@ -420,6 +428,7 @@ def apply_descriptions(schema: Schema, descriptions: Mapping[str, str], used: se
 
 
 def header(minor: str, filename: str, title: str, comment: str) -> Schema:
+    """The keys every generated schema starts with: dialect, id, title and the generator's comment."""
     return {
         "$schema": DIALECT,
         "$id": f"{ID_BASE}/{minor}/{filename}",
@@ -429,6 +438,7 @@ def header(minor: str, filename: str, title: str, comment: str) -> Schema:
 
 
 def clusterconfig_schema(crd: Mapping[str, Any], minor: str, crd_minor: str) -> Schema:
+    """The ClusterConfig schema of one minor, from its CRD plus what k0s's decoder does beyond it."""
     converter = Converter(minor, f"k0s-crds/{crd_minor}/clusterconfigs.yaml")
     crd_properties: Mapping[str, Any] = crd["properties"]
     spec = converter.convert(crd_properties["spec"], "spec")
@@ -464,6 +474,7 @@ def clusterconfig_schema(crd: Mapping[str, Any], minor: str, crd_minor: str) -> 
 
 
 def plan_schema(crd: Mapping[str, Any], minor: str) -> Schema:
+    """The autopilot Plan schema of one minor, from its CRD."""
     converter = Converter(minor, f"k0s-crds/{minor}/plans.yaml")
     root = converter.convert(crd, "")
     properties: Schema = root["properties"]
@@ -489,22 +500,27 @@ def obj(properties: Schema, *, closed: bool = True, required: list[str] | None =
 
 
 def string(**extra: Any) -> Schema:
+    """A string schema with extra keywords."""
     return {"type": "string", **extra}
 
 
 def boolean(**extra: Any) -> Schema:
+    """A boolean schema with extra keywords."""
     return {"type": "boolean", **extra}
 
 
 def integer(**extra: Any) -> Schema:
+    """An integer schema with extra keywords."""
     return {"type": "integer", **extra}
 
 
 def string_list() -> Schema:
+    """An array of strings."""
     return {"type": "array", "items": string()}
 
 
 def string_map() -> Schema:
+    """An object of string values."""
     return {"type": "object", "additionalProperties": string()}
 
 
@@ -691,10 +707,12 @@ def k0sctl_body() -> Schema:
 
 
 def render(schema: Mapping[str, Any]) -> str:
+    """The schema as the committed file holds it: sorted keys, two-space indent, one final newline."""
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def write(path: Path, schema: Mapping[str, Any]) -> None:
+    """Write one schema file, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(schema), encoding="utf-8", newline="\n")
 
@@ -713,16 +731,19 @@ def build(reference: Path) -> dict[str, Schema]:
     result: dict[str, Schema] = {}
 
     def clusterconfig(minor: str) -> Schema:
+        """The ClusterConfig schema of ``minor`` (or of the minor whose CRD it shares)."""
         crd_minor = DERIVED_CLUSTERCONFIG.get(minor, minor)
         return clusterconfig_schema(
             load_crd_schema(crds / crd_minor / "clusterconfigs.yaml"), minor, crd_minor
         )
 
     def plan(minor: str) -> Schema | None:
+        """The Plan schema of ``minor``, or None where that release has no autopilot CRDs."""
         path = crds / minor / "plans.yaml"
         return plan_schema(load_crd_schema(path), minor) if path.is_file() else None
 
     def updateconfig(minor: str) -> Schema | None:
+        """The UpdateConfig schema of ``minor``, or None where that release has no autopilot CRDs."""
         if not (crds / minor / "plans.yaml").is_file():
             return None
         comment = (
@@ -733,6 +754,7 @@ def build(reference: Path) -> dict[str, Schema]:
         return {**header(minor, UPDATECONFIG_FILE, title, comment), **updateconfig_body()}
 
     def k0sctl(minor: str) -> Schema:
+        """The k0sctl Cluster schema, the same for every minor (k0sctl is versioned on its own)."""
         comment = (
             "Generated by tools/gen_schemas.py (k0sctl_body, modelled on notes about the k0sctl Cluster file "
             "format, k0sctl v0.32.2). k0sctl is versioned separately, so every k0s minor gets the same "
@@ -768,6 +790,7 @@ def build(reference: Path) -> dict[str, Schema]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Regenerate every schema under schemas/ from the reference CRDs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--reference",
