@@ -111,8 +111,7 @@ def _publish(args: argparse.Namespace, audit: Audit) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from checker.inputs.gitsource import GitSourceError, collect_from_git
-    from checker.inputs.live import LiveError, load_files, read_cluster
-    from checker.inputs.sources import collect
+    from checker.inputs.live import LiveError
     from checker.report.audit import write_format
     from checker.workflows.audit.blame import Blame, head_commit, open_ref
     from checker.workflows.audit.flow import run_audit
@@ -160,21 +159,9 @@ def run(args: argparse.Namespace) -> int:
                 )
             commit = revision.commit.hexsha
         else:
-            collected = collect(
-                args.paths,
-                ignore=args.exclude,
-                cwd=cwd,
-                tree=tree,
-                excludes=excludes,
-                gitignore=not args.no_gitignore,
-            )
-            common.add_context(args, collected, cwd, tree, config)
+            collected = common.collect_work_tree(args, cwd, tree, config)
             commit = head_commit(cwd)
-        live = None
-        if args.live:
-            live = load_files(args.live, cwd)
-        elif args.kubeconfig or args.context or args.in_cluster:
-            live = read_cluster(args.kubeconfig, args.context, args.in_cluster)
+        live = common.load_live(args, cwd)
         blame = Blame(cwd, commit if args.ref else None)
         try:
             audit = run_audit(

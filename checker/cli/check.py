@@ -156,21 +156,11 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
 
 def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selection: Any) -> tuple[Any, Any]:
     """One check of the files as they are on disk: the result and the report input built from it."""
-    from checker.inputs.sources import collect
     from checker.workflows.pool import available_cpus, run_pooled
 
     config, tree = common.load_repository(args, cwd)
     rule_options = common.rule_options(args, config)
-    collected = collect(
-        args.paths,
-        ignore=args.exclude,
-        cwd=cwd,
-        prefilter_named=args.skip_unrelated,
-        tree=tree,
-        excludes=[config.exclusion],
-        gitignore=not args.no_gitignore,
-    )
-    common.add_context(args, collected, cwd, tree, config)
+    collected = common.collect_work_tree(args, cwd, tree, config, prefilter_named=args.skip_unrelated)
     policies = common.policies(args)
     shard = _shard(args)
     if getattr(args, "jobs", None) is not None and args.jobs < 1:

@@ -13,6 +13,7 @@ from checker.cli import options
 
 if TYPE_CHECKING:
     from checker.config import Config
+    from checker.inputs.live import LiveState
     from checker.inputs.registry import Settings as RegistrySettings
     from checker.inputs.roots import Tree
     from checker.inputs.sources import Collected
@@ -82,6 +83,37 @@ def add_context(
         excludes=[config.exclusion],
         gitignore=not args.no_gitignore,
     )
+
+
+def collect_work_tree(
+    args: argparse.Namespace, cwd: Path, tree: Tree, config: Config, *, prefilter_named: bool = False
+) -> Collected:
+    """The named paths as they are on disk, with the same excludes and .gitignore handling every
+    sub-command uses, plus the rest of their clusters for context."""
+    from checker.inputs.sources import collect
+
+    collected = collect(
+        args.paths,
+        ignore=args.exclude,
+        cwd=cwd,
+        prefilter_named=prefilter_named,
+        tree=tree,
+        excludes=[config.exclusion],
+        gitignore=not args.no_gitignore,
+    )
+    add_context(args, collected, cwd, tree, config)
+    return collected
+
+
+def load_live(args: argparse.Namespace, cwd: Path) -> LiveState | None:
+    """The live state from --live exports or, read-only, from the API server; None when neither."""
+    from checker.inputs.live import load_files, read_cluster
+
+    if args.live:
+        return load_files(args.live, cwd)
+    if args.kubeconfig or args.context or args.in_cluster:
+        return read_cluster(args.kubeconfig, args.context, args.in_cluster)
+    return None
 
 
 def rule_checker(args: argparse.Namespace) -> Callable[[str], str | None]:

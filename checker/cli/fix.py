@@ -39,7 +39,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from checker.inputs.sources import collect
     from checker.workflows import fix
     from checker.workflows.check import Selection, run_check
 
@@ -50,15 +49,7 @@ def run(args: argparse.Namespace) -> int:
         chosen = common.selection(args)
         config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
-        collected = collect(
-            args.paths,
-            ignore=args.exclude,
-            cwd=cwd,
-            tree=tree,
-            excludes=[config.exclusion],
-            gitignore=not args.no_gitignore,
-        )
-        common.add_context(args, collected, cwd, tree, config)
+        collected = common.collect_work_tree(args, cwd, tree, config)
     except common.UsageError as err:
         return common.error(str(err))
     if collected.errors:

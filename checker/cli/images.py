@@ -56,7 +56,6 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from checker.inputs.sources import collect
     from checker.report.images import WRITERS
     from checker.workflows.images import ImagesError, run_images
 
@@ -68,15 +67,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
-        collected = collect(
-            args.paths,
-            ignore=args.exclude,
-            cwd=cwd,
-            tree=tree,
-            excludes=[config.exclusion],
-            gitignore=not args.no_gitignore,
-        )
-        common.add_context(args, collected, cwd, tree, config)
+        collected = common.collect_work_tree(args, cwd, tree, config)
         result = run_images(
             collected, catalog, config, cli_version=args.k0s_version, from_version=args.from_version
         )

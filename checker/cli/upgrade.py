@@ -90,9 +90,8 @@ def _live_flags(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from checker.inputs.live import LiveError, load_files, read_cluster
+    from checker.inputs.live import LiveError
     from checker.inputs.registry import RegistrySetupError, parse_platform
-    from checker.inputs.sources import collect
     from checker.report.upgrade import WRITERS
     from checker.workflows.upgrade.autopilot import DEFAULT_URL_TEMPLATE, TemplateError, check_template
     from checker.workflows.upgrade.flow import run_upgrade
@@ -114,20 +113,8 @@ def run(args: argparse.Namespace) -> int:
         if not (args.registry or config.registry_urls):
             args.platform = []  # --platform chose the Plans' platforms; no registry is asked
         rule_options = common.rule_options(args, config)
-        collected = collect(
-            args.paths,
-            ignore=args.exclude,
-            cwd=cwd,
-            tree=tree,
-            excludes=[config.exclusion],
-            gitignore=not args.no_gitignore,
-        )
-        common.add_context(args, collected, cwd, tree, config)
-        live = None
-        if args.live:
-            live = load_files(args.live, cwd)
-        elif args.kubeconfig or args.context or args.in_cluster:
-            live = read_cluster(args.kubeconfig, args.context, args.in_cluster)
+        collected = common.collect_work_tree(args, cwd, tree, config)
+        live = common.load_live(args, cwd)
         upgrade = run_upgrade(
             collected,
             catalog,
