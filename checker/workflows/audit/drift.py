@@ -94,14 +94,7 @@ def remediation(
             remove.append(pin.node)
     if not remove:
         return None
-    metadata = live_obj.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    return Remediation(
-        name=str(metadata.get("name") or "k0s"),
-        namespace=str(metadata.get("namespace") or "kube-system"),
-        remove=tuple(remove),
-        kept=tuple(kept),
-    )
+    return Remediation.of(live_obj, remove, kept)
 
 
 # --- drift ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from checker.findings import Finding, Severity
 from checker.inputs.live import LiveState
 from checker.inputs.yamldoc import YamlPath, format_path
 from checker.k0s.cluster import Cluster
+from checker.k0s.documents import K0sObject
 from checker.rules.images import STALE_PIN
 from checker.workflows.check import Result
 
@@ -112,6 +114,18 @@ class Remediation:
     namespace: str
     remove: tuple[YamlPath, ...]
     kept: tuple[YamlPath, ...] = ()  # persisted pins the repository sets too: fix the repository first
+
+    @classmethod
+    def of(cls, live_obj: K0sObject, remove: Sequence[YamlPath], kept: Sequence[YamlPath]) -> Remediation:
+        """The remediation of the live object, named as the object names itself (k0s's defaults)."""
+        metadata = live_obj.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        return cls(
+            name=str(metadata.get("name") or "k0s"),
+            namespace=str(metadata.get("namespace") or "kube-system"),
+            remove=tuple(remove),
+            kept=tuple(kept),
+        )
 
     @property
     def json_patch(self) -> str:

@@ -288,14 +288,7 @@ def _live_remediation(
         return None
     repository_objects = [o for o in cluster.configs if o.is_cluster_object] if cluster is not None else []
     kept = tuple(p for p in remove if any(o.get(*p) is not None for o in repository_objects))
-    metadata = live_obj.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    return Remediation(
-        name=str(metadata.get("name") or "k0s"),
-        namespace=str(metadata.get("namespace") or "kube-system"),
-        remove=tuple(remove),
-        kept=kept,
-    )
+    return Remediation.of(live_obj, remove, kept)
 
 
 def _pulls_nothing(cluster: Cluster, patch: Patch) -> bool:
