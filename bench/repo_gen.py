@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -717,6 +718,17 @@ def _merge(into: dict[str, Any], value: dict[str, Any]) -> None:
             _merge(into[key], item)
         else:
             into[key] = item
+
+
+def clear_generated(root: Path) -> bool:
+    """Remove an earlier generated repository at ``root``; False (and nothing removed) when
+    ``root`` exists but was not generated here."""
+    if not root.exists():
+        return True
+    if not (root / MARKER).exists():
+        return False
+    shutil.rmtree(root)
+    return True
 
 
 def generate(root: Path, seed: int, clusters: int = CLUSTERS, manifest_count: int = MANIFESTS) -> Repo:
