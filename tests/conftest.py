@@ -120,3 +120,56 @@ def git(repo: Path, *args: str, author: str = "", date: str = "") -> str:
         ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True, timeout=60
     )
     return done.stdout.strip()
+
+
+# A stale pin every hostile-input test puts beside its hostile file: its finding must survive whatever
+# the hostile file does to the run: checked with ``--k0s-version 1.30`` it is a K0S102 (coredns pinned to a
+# 1.29 default) at ``sibling/k0s.yaml:9`` when written there.
+SIBLING_STALE_PIN = """\
+apiVersion: k0s.k0sproject.io/v1beta1
+kind: ClusterConfig
+metadata:
+  name: sibling
+spec:
+  images:
+    coredns:
+      image: quay.io/k0sproject/coredns
+      version: 1.11.1
+"""
+
+
+def run_cli(
+    *args: str, cwd: Path, stdin: str | bytes | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a child process (``python -m checker``), as CI and pre-commit do."""
+    import sys
+
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    done = subprocess.run(
+        [sys.executable, "-m", "checker", *args],
+        cwd=cwd,
+        input=data,
+        capture_output=True,
+        timeout=timeout,
+        stdin=None if data is not None else subprocess.DEVNULL,
+    )
+    return subprocess.CompletedProcess(
+        done.args,
+        done.returncode,
+        done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"),
+    )
+
+
+def assert_survived(
+    done: subprocess.CompletedProcess[str], *, exit_code: int, names: Iterable[str] = (), sibling: str = ""
+) -> None:
+    """What every hostile case asserts: the exit code, no traceback anywhere, each text of ``names``
+    (a file, ``file:line``, a rule id) in the report, and the sibling file's finding still reported."""
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    assert done.returncode == exit_code, (done.returncode, output)
+    for name in names:
+        assert name in output, (name, output)
+    if sibling:
+        assert sibling in done.stdout and "K0S102" in done.stdout, done.stdout
