@@ -112,3 +112,161 @@ def test_merge_keys_are_flattened() -> None:
 def test_format_path() -> None:
     assert format_path(("spec", "hosts", 0, "role")) == "spec.hosts[0].role"
     assert format_path(()) == ""
+
+
+def test_a_core_tag_that_does_not_fit_is_a_problem_and_the_next_document_is_read() -> None:
+    for value, why in (
+        ("!!int k0s", "not an integer"),
+        ("!!bool maybe", "not true/false"),
+        ("!!float abc", "not a number"),
+        ("!!timestamp abc", "not a date"),
+        ("!!null abc", "not null"),
+        ("!!int 0b_", "not an integer"),
+        ("!!binary not*base64", "not valid base64"),
+    ):
+        parsed = parse_text("t.yaml", f"a: 1\n---\nkind: x\nvalue: {value}\n---\nb: 2\n")
+        assert [d.data for d in parsed.documents] == [{"a": 1}, {"b": 2}], value
+        (problem,) = parsed.problems
+        assert problem.mark == Mark(4, 8), value
+        assert why in problem.message, problem.message
+        assert parsed.documents[1].index == 2  # the skipped document keeps its place
+
+
+def test_explicit_core_tags_that_fit_are_read_as_go_yaml_reads_them() -> None:
+    text = "a: !!int 0x1F\nb: !!float 3\nc: !!bool yes\nd: !!null ~\ne: !!timestamp 2024-01-02\nf: !!str 5\n"
+    assert parse_text("t.yaml", text).documents[0].data == {
+        "a": 31,
+        "b": 3.0,
+        "c": True,
+        "d": None,
+        "e": "2024-01-02",
+        "f": "5",
+    }
+
+
+def test_binary_is_decoded_to_the_text_k0s_sees() -> None:
+    parsed = parse_text("b.yaml", "version: !!binary MS4xMS4x\nblock: !!binary |\n  MS4x\n  MS4x\n")
+    assert parsed.documents[0].data == {"version": "1.11.1", "block": "1.11.1"}
+
+
+def test_base_60_and_overlong_numbers_stay_text_as_k0s_reads_them() -> None:
+    sexagesimal = ":".join(["59"] * 50_000)
+    text = f"a: 1:30\nb: 1:30.5\nc: {'9' * 5000}\nd: {sexagesimal}\ne: 0b_\nf: 1_000\ng: 0o17\nh: 017\n"
+    parsed = parse_text("n.yaml", text)
+    assert not parsed.problems
+    assert parsed.documents[0].data == {
+        "a": "1:30",
+        "b": "1:30.5",
+        "c": "9" * 5000,
+        "d": sexagesimal,
+        "e": "0b_",
+        "f": 1000,
+        "g": "0o17",
+        "h": 15,
+    }
+
+
+def test_an_overlong_number_with_an_explicit_tag_is_a_problem() -> None:
+    parsed = parse_text("n.yaml", f"a: !!int {'9' * 5000}\n---\nb: 1\n")
+    assert [d.data for d in parsed.documents] == [{"b": 1}]
+    assert parsed.problems[0].mark == Mark(1, 4)
+    assert "5000 characters" in parsed.problems[0].message
+
+
+def test_duplicate_keys_are_problems_naming_both_lines_and_the_last_one_is_kept() -> None:
+    text = "spec:\n  images:\n    coredns: {version: 1.11.1}\n  images:\n    coredns: {version: 1.12.0}\n"
+    parsed = parse_text("d.yaml", text)
+    (document,) = parsed.documents
+    assert document.data == {"spec": {"images": {"coredns": {"version": "1.12.0"}}}}
+    assert document.value_mark(("spec", "images", "coredns", "version")).line == 5
+    (problem,) = parsed.problems
+    assert problem.mark == Mark(4, 3)
+    assert "duplicate key 'images' at lines 2 and 4" in problem.message
+    assert "k0s" in problem.detail and "line 2" in problem.detail
+
+
+def test_many_duplicate_keys_are_listed_up_to_a_limit() -> None:
+    parsed = parse_text("d.yaml", "k: v\n" * 1000)
+    assert len(parsed.problems) == 21
+    assert "only the first 20" in parsed.problems[-1].message
+
+
+def test_a_merge_key_overridden_by_a_written_key_is_no_duplicate() -> None:
+    parsed = parse_text("m.yaml", "base: &b {x: 1, y: 1}\nderived:\n  <<: *b\n  y: 2\n")
+    assert not parsed.problems
+    derived = parsed.documents[0]
+    assert derived.data["derived"] == {"x": 1, "y": 2}
+    assert derived.key_mark(("derived", "y")) == Mark(4, 3)  # the written key, not the merged one
+
+
+def test_merge_order_earlier_mappings_win() -> None:
+    text = "a: &a {k: a}\nb: &b {k: b, only_b: 1}\nc:\n  <<: [*a, *b]\n"
+    assert parse_text("m.yaml", text).documents[0].data["c"] == {"k": "a", "only_b": 1}
+
+
+def test_a_thousand_nested_merges_resolve_without_recursion() -> None:
+    lines = ["m0: &m0 {image: quay.io/k0sproject/coredns, version: 1.11.1}"]
+    lines += [f"m{i}: &m{i}\n  <<: *m{i - 1}" for i in range(1, 990)]
+    lines.append("coredns:\n  <<: *m989")
+    inline = "x: " + "{<<: " * 900 + "{k: v}" + "}" * 900
+    for text in ("\n".join(lines) + "\n", inline + "\n"):
+        parsed = parse_text("m.yaml", text)
+        assert not parsed.problems, parsed.problems
+    assert parse_text("m.yaml", "\n".join(lines)).documents[0].data["coredns"]["version"] == "1.11.1"
+    assert parse_text("m.yaml", inline).documents[0].data == {"x": {"k": "v"}}
+
+
+def test_merges_that_cannot_be_resolved_are_problems() -> None:
+    for text, why in (
+        ("a:\n  <<: 5\n", "needs a mapping"),
+        ("a: &a\n  <<: *a\n", "into itself"),
+        ("a: &a\n  b: &b\n    <<: *a\n  <<: *b\n", "into itself"),
+    ):
+        parsed = parse_text("m.yaml", text + "---\nok: 1\n")
+        assert [d.data for d in parsed.documents] == [{"ok": 1}], text
+        assert why in parsed.problems[0].message, parsed.problems
+
+
+def _bomb(levels: int = 6) -> str:
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+    for previous, name in zip("abcdefgh", "bcdefghi"[: levels - 1], strict=False):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_skips_only_its_document() -> None:
+    parsed = parse_text("bomb.yaml", _bomb() + "---\nkind: ClusterConfig\n")
+    assert [d.data for d in parsed.documents] == [{"kind": "ClusterConfig"}]
+    assert parsed.documents[0].start == Mark(8, 1)
+    (problem,) = parsed.problems
+    assert "alias bomb" in problem.message
+
+
+def test_alias_bombs_in_every_document_stop_at_the_file_budget() -> None:
+    parsed = parse_text("bombs.yaml", "---\n".join([_bomb()] * 200))
+    assert parsed.documents == []
+    assert "rest of the file" in parsed.problems[-1].message
+    assert len(parsed.problems) < 5  # stopped early, not 200 bombs expanded
+
+
+def test_a_recursive_alias_is_a_problem_not_a_hang() -> None:
+    parsed = parse_text("r.yaml", "a: &a [*a]\n---\nb: 1\n")
+    assert [d.data for d in parsed.documents] == [{"b": 1}]
+    assert parsed.problems
+
+
+def test_memory_stays_flat_over_many_integer_heavy_documents() -> None:
+    """No cache outlives a document: PyYAML's constructor, once kept at module level, held every
+    scalar node it ever converted (hundreds of MiB over a few thousand files)."""
+    import tracemalloc
+
+    document = "".join(f"port{i}: {1000 + i}\n" for i in range(10))
+    parse_text("warm.yaml", document)
+    tracemalloc.start()
+    try:
+        for n in range(3000):
+            parse_text(f"f{n}.yaml", document)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024, peak

@@ -104,7 +104,8 @@ def run_check(
                     problem.path,
                     problem.mark.line,
                     problem.mark.column,
-                    detail="What could not be read here was not checked: no rule ran on it, so it can hide "
+                    detail=problem.detail
+                    or "What could not be read here was not checked: no rule ran on it, so it can hide "
                     "other problems.",
                 )
             )
