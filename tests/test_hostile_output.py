@@ -1,0 +1,136 @@
+"""Output injection: text from the checked repository (keys, values, file and cluster names) cannot
+start a GitHub workflow command, steer the terminal, or put markup into a Markdown report."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from checker.report import escape
+from conftest import run_cli, write
+
+# A key with a line break, an escape sequence, a workflow command and markup; YAML escapes spell them.
+HOSTILE_KEY_YAML = r'"x\n::error file=README.md,line=1::owned\e[2J <script>alert(1)</script> [x](https://e.example) ![](https://t.example/p.png) `tick` a|b"'
+HOSTILE_CONFIG = f"""\
+apiVersion: k0s.k0sproject.io/v1beta1
+kind: ClusterConfig
+metadata:
+  name: hostile
+spec:
+  {HOSTILE_KEY_YAML}: 1
+  images:
+    coredns:
+      image: quay.io/k0sproject/coredns
+      version: 1.11.1
+"""
+# a k0sctl file whose cluster name carries a line break and a workflow command
+HOSTILE_K0SCTL = """\
+apiVersion: k0sctl.k0sproject.io/v1beta1
+kind: Cluster
+metadata:
+  name: "edge\\n::error file=README.md,line=1::owned"
+spec:
+  hosts:
+    - role: controller
+      ssh: {address: 10.0.0.1}
+  k0s:
+    version: v1.30.5+k0s.0
+"""
+
+
+def no_command_lines(output: str, allowed: tuple[str, ...] = ()) -> None:
+    """No line of ``output`` starts a workflow command other than the ``allowed`` ones."""
+    for line in output.splitlines():
+        if line.lstrip().startswith("::"):
+            assert line.startswith(allowed), line
+    assert "\x1b" not in output
+
+
+def no_markup(markdown: str) -> None:
+    assert "<script>" not in markdown and "](https://e.example)" not in markdown
+    assert "![](" not in markdown and "\x1b" not in markdown
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    write(tmp_path, "clusters/edge/k0s.yaml", HOSTILE_CONFIG)
+    write(tmp_path, "clusters/edge/k0sctl.yaml", HOSTILE_K0SCTL)
+    # a file name with a line break and a workflow command
+    write(
+        tmp_path, "named/x\n::error file=README.md,line=1::y.yaml", HOSTILE_CONFIG.replace("hostile", "named")
+    )
+    return tmp_path
+
+
+def test_text_output_shows_control_characters_escaped(repo: Path) -> None:
+    done = run_cli("check", ".", "--format", "text", "-v", cwd=repo)
+    assert done.returncode == 1, done.stderr
+    no_command_lines(done.stdout + done.stderr)
+    assert "unknown field `x\\n::error file=README.md,line=1::owned\\x1b[2J <script>" in done.stdout
+    assert "named/x\\n::error file=README.md,line=1::y.yaml:" in done.stdout  # the file name
+    assert "cluster edge\\n::error file=README.md,line=1::owned" in done.stdout  # the cluster name
+    assert "K0S102" in done.stdout  # the real finding is still there
+
+
+def test_github_format_keeps_commands_its_own(repo: Path) -> None:
+    done = run_cli("check", ".", "--format", "github", cwd=repo)
+    assert done.returncode == 1, done.stderr
+    commands = [line for line in done.stdout.splitlines() if line.startswith("::")]
+    for line in commands:
+        # annotations, the group and the stop-commands block; never a file= the repository chose
+        assert re.match(
+            r"::(error|warning|notice) |::(group|endgroup|stop-commands)::|::[0-9a-f]{32}::", line
+        )
+        head = line.split("::", 2)[1].partition(" ")[2]
+        properties = dict(item.split("=", 1) for item in head.split(",")) if head else {}
+        assert set(properties) <= {"file", "line", "col", "title"}, line
+        assert properties.get("file") != "README.md", line
+    assert any("file=named/x%0A%3A%3Aerror" in line for line in commands)
+
+
+def test_github_summary_has_no_markup_from_the_repository(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))  # the child inherits it
+    done = run_cli("check", ".", "--format", "github", cwd=repo)
+    assert done.returncode == 1, done.stderr
+    text = summary.read_text(encoding="utf-8")
+    no_markup(text)
+    assert "&lt;script&gt;" in text and "\\[x\\](https\\://e.example)" in text
+
+
+def test_audit_text_and_markdown_reports(repo: Path) -> None:
+    report = repo / "audit.md"
+    done = run_cli("audit", ".", "--markdown", str(report), cwd=repo)
+    assert "Traceback" not in done.stderr, done.stderr
+    no_command_lines(done.stdout + done.stderr)
+    markdown = report.read_text(encoding="utf-8")
+    no_markup(markdown)
+    assert "K0S102" in markdown
+    for line in markdown.splitlines():  # a table row keeps its cells: no pipe from the repository
+        if line.startswith("| ") and "README" in line:
+            assert line.count(" | ") == line.replace("\\|", "").count(" | ")
+
+
+def test_upgrade_markdown(repo: Path) -> None:
+    done = run_cli("upgrade", "clusters", "--to", "1.31", "--format", "markdown", cwd=repo)
+    assert "Traceback" not in done.stderr, done.stderr
+    no_markup(done.stdout)
+    no_command_lines(done.stdout + done.stderr)
+    assert "edge\\\\n::error" in done.stdout  # the cluster name, escaped and shown
+
+
+def test_escaper() -> None:
+    assert escape.text("a\nb\r\x1b[0m\u202e\x85") == "a\\nb\\r\\x1b[0m\\u202e\\x85"
+    assert (
+        escape.markdown("<b>|[x](y)![i](z)`c`", breaks="<br>") == "&lt;b&gt;\\|\\[x\\](y)\\!\\[i\\](z)\\`c\\`"
+    )
+    assert escape.markdown("one\ntwo", breaks="<br>") == "one<br>two"
+    assert escape.markdown("- item https://x www.y a@b") == "\\- item https\\://x www\\.y a\\@b"
+    assert escape.code("a`b|c", table=True) == "``a`b\\|c``"
+    assert escape.code_block("```\nx", "sh") == "````sh\n```\nx\n````\n"
+    assert escape.command_data("100%\r\n") == "100%25%0D%0A"
+    assert escape.command_property("a:b,c") == "a%3Ab%2Cc"
