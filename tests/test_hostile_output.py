@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from checker.report import escape
-from conftest import run_cli, write
+from conftest import SIBLING_STALE_PIN, run_cli, write
 
 # A key with a line break, an escape sequence, a workflow command and markup; YAML escapes spell them.
 HOSTILE_KEY_YAML = r'"x\n::error file=README.md,line=1::owned\e[2J <script>alert(1)</script> [x](https://e.example) ![](https://t.example/p.png) `tick` a|b"'
@@ -134,3 +134,37 @@ def test_escaper() -> None:
     assert escape.code_block("```\nx", "sh") == "````sh\n```\nx\n````\n"
     assert escape.command_data("100%\r\n") == "100%25%0D%0A"
     assert escape.command_property("a:b,c") == "a%3Ab%2Cc"
+
+
+FLAG_NAMED = "--ignore=K0S.yaml"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "--k0s-version", "1.30"],
+        ["audit", "--k0s-version", "1.30"],
+        ["fix", "--dry-run", "--k0s-version", "1.30"],
+        ["images", "--k0s-version", "1.30"],
+        ["upgrade", "--to", "1.31"],
+    ],
+)
+def test_every_command_reads_names_after_double_dash_as_paths(tmp_path: Path, command: list[str]) -> None:
+    write(tmp_path, FLAG_NAMED, SIBLING_STALE_PIN)
+    done = run_cli(*command, "--", FLAG_NAMED, cwd=tmp_path)
+    assert "unrecognized arguments" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "no such file" not in done.stdout + done.stderr
+    if command[0] in ("check", "audit", "fix"):
+        assert FLAG_NAMED in done.stdout + done.stderr, done.stdout
+    if command[0] == "images":
+        assert "quay.io/k0sproject/coredns:1.11.1" in done.stdout
+
+
+def test_merge_reports_reads_names_after_double_dash(tmp_path: Path) -> None:
+    write(tmp_path, "k0s.yaml", SIBLING_STALE_PIN)
+    shard = run_cli(
+        "check", ".", "--k0s-version", "1.30", "--format", "json", "--output=-shard.json", cwd=tmp_path
+    )
+    assert shard.returncode == 1, shard.stderr
+    done = run_cli("merge-reports", "--", "-shard.json", cwd=tmp_path)
+    assert done.returncode == 1 and "K0S102" in done.stdout, done.stderr
