@@ -3,13 +3,14 @@ start a GitHub workflow command, steer the terminal, or put markup into a Markdo
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from checker.report import escape
-from conftest import SIBLING_STALE_PIN, run_cli, write
+from conftest import SIBLING_STALE_PIN, git, run_cli, write
 
 # A key with a line break, an escape sequence, a workflow command and markup; YAML escapes spell them.
 HOSTILE_KEY_YAML = r'"x\n::error file=README.md,line=1::owned\e[2J <script>alert(1)</script> [x](https://e.example) ![](https://t.example/p.png) `tick` a|b"'
@@ -168,3 +169,45 @@ def test_merge_reports_reads_names_after_double_dash(tmp_path: Path) -> None:
     assert shard.returncode == 1, shard.stderr
     done = run_cli("merge-reports", "--", "-shard.json", cwd=tmp_path)
     assert done.returncode == 1 and "K0S102" in done.stdout, done.stderr
+
+
+# --- fingerprints: a new offending value is a new finding ------------------------------------------
+
+
+def test_stale_pin_changed_into_another_stale_pin_is_new_in_pr_mode(tmp_path: Path) -> None:
+    write(tmp_path, "k0s.yaml", SIBLING_STALE_PIN)  # coredns 1.11.1: a 1.29 default
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    write(tmp_path, "k0s.yaml", SIBLING_STALE_PIN.replace("1.11.1", "1.10.1"))  # a 1.27 default
+    git(tmp_path, "commit", "-q", "-am", "another stale pin")
+    done = run_cli("check", "--k0s-version", "1.30", "--diff-base", "HEAD~1", ".", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "k0s.yaml:9:16: error K0S102 coredns pinned to 1.10.1" in done.stdout
+    # an unrelated edit keeps the finding known
+    write(tmp_path, "k0s.yaml", "# owner: team-a\n" + SIBLING_STALE_PIN.replace("1.11.1", "1.10.1"))
+    git(tmp_path, "commit", "-q", "-am", "a comment")
+    done = run_cli("check", "--k0s-version", "1.30", "--diff-base", "HEAD~1", ".", cwd=tmp_path)
+    assert done.returncode == 0 and "K0S102" not in done.stdout, done.stdout
+
+
+def test_fingerprint_names_the_value(tmp_path: Path) -> None:
+    prints = []
+    for version in ("1.11.1", "1.10.1"):
+        write(tmp_path, "k0s.yaml", SIBLING_STALE_PIN.replace("1.11.1", version))
+        done = run_cli("check", "--k0s-version", "1.30", "--format", "json", ".", cwd=tmp_path)
+        (stale,) = [f for f in json.loads(done.stdout)["findings"] if f["rule"] == "K0S102"]
+        prints.append(stale["fingerprint"])
+    assert prints[0] != prints[1]
+
+
+def test_baseline_of_older_fingerprints_still_matches(tmp_path: Path) -> None:
+    write(tmp_path, "k0s.yaml", SIBLING_STALE_PIN)
+    done = run_cli("check", "--k0s-version", "1.30", "--write-baseline", "base.json", ".", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    baseline = json.loads((tmp_path / "base.json").read_text())
+    for entry in baseline["findings"]:
+        entry["fingerprint"] = "0" * 24  # as written by a release that hashed fewer fields
+    (tmp_path / "base.json").write_text(json.dumps(baseline))
+    done = run_cli("check", "--k0s-version", "1.30", "--baseline", "base.json", ".", cwd=tmp_path)
+    assert done.returncode == 0 and "K0S102" not in done.stdout, done.stdout
