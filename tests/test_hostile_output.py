@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from checker.cli.app import main
 from checker.report import escape
 from conftest import SIBLING_STALE_PIN, git, run_cli, write
 
@@ -211,3 +212,74 @@ def test_baseline_of_older_fingerprints_still_matches(tmp_path: Path) -> None:
     (tmp_path / "base.json").write_text(json.dumps(baseline))
     done = run_cli("check", "--k0s-version", "1.30", "--baseline", "base.json", ".", cwd=tmp_path)
     assert done.returncode == 0 and "K0S102" not in done.stdout, done.stdout
+
+
+# --- fail closed: an exception no step expected is a K0S008 finding and exit code 2 -----------------
+
+
+def boom(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("injected \x1b[31mfailure\n::error::x")
+
+
+def test_a_crash_outside_every_step_is_a_k0s008_report_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "k0s.yaml", SIBLING_STALE_PIN)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("checker.workflows.check.group", boom)  # clustering: no step catches it
+    code = main(
+        ["check", "--jobs", "1", "--format", "json", "--format", "sarif", "--output", "out.sarif", "."]
+    )
+    out, err = capsys.readouterr()
+    assert code == 2
+    (finding,) = json.loads(out)["findings"]
+    assert finding["rule"] == "K0S008" and "RuntimeError" in finding["message"]
+    sarif = json.loads((tmp_path / "out.sarif").read_text())
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["K0S008"]
+    assert "internal error: RuntimeError: injected \\x1b[31mfailure\\n::error::x" in err
+    assert "Traceback" not in out + err
+
+
+def test_a_crash_in_the_audit_still_writes_its_markdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "k0s.yaml", SIBLING_STALE_PIN)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("checker.workflows.audit.flow.run_audit", boom)
+    assert main(["audit", ".", "--markdown", "audit.md"]) == 2
+    markdown = (tmp_path / "audit.md").read_text()
+    assert "K0S008" in markdown and "RuntimeError" in markdown
+    assert "K0S008" in capsys.readouterr().out  # and the text report on stdout
+
+
+def test_a_file_the_reader_fails_on_costs_only_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from checker.workflows import check
+
+    write(tmp_path, "sibling/k0s.yaml", SIBLING_STALE_PIN)
+    write(tmp_path, "hostile/k0s.yaml", SIBLING_STALE_PIN.replace("sibling", "hostile"))
+    parse = check.parse_bytes
+
+    def failing(path: str, raw: bytes) -> object:
+        return boom() if path.startswith("hostile") else parse(path, raw)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(check, "parse_bytes", failing)
+    code = main(["check", "--jobs", "1", "--k0s-version", "1.30", "--fail-on", "never", "."])
+    out, err = capsys.readouterr()
+    assert code == 2  # fail closed, whatever --fail-on says
+    assert "hostile/k0s.yaml:1:1: error K0S008 reading this file failed (RuntimeError)" in out
+    assert "sibling/k0s.yaml:9:16: error K0S102" in out
+    assert "K0S008" in err and "Traceback" not in out + err
+
+
+def test_a_failing_step_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "k0s.yaml", SIBLING_STALE_PIN)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("checker.workflows.check.resolve_airgap", boom)  # inside the per-step catch
+    code = main(["check", "--jobs", "1", "--k0s-version", "1.30", "--format", "json", "."])
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert code == 2 and {"K0S008", "K0S102"} <= rules

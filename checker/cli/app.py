@@ -57,3 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # fail closed: a bug is a K0S008 finding and exit 2, never a lost report
+        from checker.cli.failure import report_crash
+
+        return report_crash(args, err)
