@@ -283,3 +283,11 @@ def test_a_failing_step_exits_2(
     code = main(["check", "--jobs", "1", "--k0s-version", "1.30", "--format", "json", "."])
     rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
     assert code == 2 and {"K0S008", "K0S102"} <= rules
+
+
+def test_diagnostics_on_stderr_stay_one_line(tmp_path: Path) -> None:
+    name = "x\n::error file=README.md,line=1::owned.yaml"
+    done = run_cli("check", "--", name, cwd=tmp_path)
+    assert done.returncode == 2
+    no_command_lines(done.stdout + done.stderr)
+    assert "k0s-policy: x\\n::error file=README.md,line=1::owned.yaml: no such file or directory" in done.stderr

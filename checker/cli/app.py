@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 
 from checker.cli import audit, check, fix, images, merge, releases, rules, schema, upgrade, verify
@@ -51,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    from checker.report.escape import LineStream
+
+    stderr, sys.stderr = sys.stderr, LineStream(sys.stderr)  # no diagnostic can start a line of its own
     try:
         return COMMANDS[args.command](args)
     except BrokenPipeError:
@@ -61,3 +65,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         from checker.cli.failure import report_crash
 
         return report_crash(args, err)
+    finally:
+        sys.stderr = stderr

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from checker.findings import Finding
@@ -104,6 +104,22 @@ def command_data(value: str) -> str:
 def command_property(value: str) -> str:
     """A ``key=value`` property of a GitHub workflow command: also no ``:`` or ``,``."""
     return command_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+class LineStream:
+    """A text stream for diagnostics (stderr): each write is one line, whatever it quotes. Its text
+    is escaped as ``text`` does, all but a final line break, which stays."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, data: str) -> int:
+        body, end = (data[:-1], "\n") if data.endswith("\n") else (data, "")
+        self.stream.write(text(body) + end)
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding: the stream's own
+        return getattr(self.stream, name)
 
 
 def finding_text(finding: Finding) -> Finding:
