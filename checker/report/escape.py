@@ -32,7 +32,7 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _MARKDOWN = re.compile(r"([\\`*_\[\]#|~!$@])")
 _AUTOLINK = re.compile(r"(?i)(:)(?=//)|(?<=www)(\.)")  # "https://..." and "www...." become links
 _LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")  # a list item, setext underline or numbered item
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def _show(match: re.Match[str]) -> str:
