@@ -290,4 +290,6 @@ def test_diagnostics_on_stderr_stay_one_line(tmp_path: Path) -> None:
     done = run_cli("check", "--", name, cwd=tmp_path)
     assert done.returncode == 2
     no_command_lines(done.stdout + done.stderr)
-    assert "k0s-policy: x\\n::error file=README.md,line=1::owned.yaml: no such file or directory" in done.stderr
+    assert (
+        "k0s-policy: x\\n::error file=README.md,line=1::owned.yaml: no such file or directory" in done.stderr
+    )
