@@ -27,8 +27,8 @@ paths (``checker.inputs.roots``) and ``base``, the folder's canonical name.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -298,6 +298,24 @@ class _Reader:
                 )
             )
         return tuple(result)
+
+
+def strict(config: Config, defaults: Mapping[str, Severity]) -> tuple[Config, list[str]]:
+    """The configuration without what switches checks off: ``rules:`` entries that disable a rule or
+    set a severity below its default (``defaults``; a rule without one cannot be judged, so its
+    entry goes too), ``ignore:`` entries and ``exclude:``. Also what was left out, one line each."""
+    dropped: list[str] = []
+    severities: dict[str, Severity | None] = {}
+    for rule, severity in config.severities.items():
+        default = defaults.get(rule)
+        if severity is not None and default is not None and severity >= default:
+            severities[rule] = severity
+        else:
+            lowered = "off" if severity is None else f"severity {severity}"
+            dropped.append(f"rules: {rule}: {lowered}")
+    dropped += [f"ignore (line {entry.line}): {entry.rule}" for entry in config.ignore]
+    dropped += [f"exclude: {pattern}" for pattern in config.exclude]
+    return replace(config, severities=severities, ignore=(), exclude=()), dropped
 
 
 def unknown_rules(config: Config, unknown: Callable[[str], str | None]) -> list[str]:

@@ -48,6 +48,9 @@ class Finding:
     # The file relative to the repository root (``path`` is relative to the current directory):
     # what fingerprints and baselines use, so they are the same wherever the tool runs.
     repo_path: str = ""
+    # The offending value as written (the pinned image reference, the version): part of the
+    # fingerprint, so a change from one wrong value to another is a new finding.
+    value: str = ""
 
     @property
     def file(self) -> str:
@@ -56,9 +59,11 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        """Stable across unrelated edits: it names the rule, file, cluster and node, never a line."""
+        """Stable across unrelated edits: it names the rule, file, cluster, node and offending value,
+        never a line."""
         anchor = self.node or f"line:{self.line}"
-        key = "\x1f".join((self.rule, self.file, self.cluster, anchor, str(self.data.get("subject", ""))))
+        subject = str(self.data.get("subject", ""))
+        key = "\x1f".join((self.rule, self.file, self.cluster, anchor, subject, self.value))
         import hashlib  # only reports that print fingerprints pay for it
 
         return hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -26,9 +26,25 @@
 set -euo pipefail
 
 output() {  # output NAME VALUE: a step output, when running under GitHub
+    # The delimiter form with a random delimiter: a line break in VALUE (a path, a file name) stays
+    # inside VALUE instead of starting another output.
     if [[ -n "${GITHUB_OUTPUT:-}" ]]; then
-        printf '%s=%s\n' "$1" "$2" >>"$GITHUB_OUTPUT"
+        local delimiter
+        delimiter="k0s_policy_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+        printf '%s<<%s\n%s\n%s\n' "$1" "$delimiter" "$2" "$delimiter" >>"$GITHUB_OUTPUT"
     fi
+}
+
+escape_data() {  # escape_data TEXT: TEXT for the message of a workflow command (GitHub's escapeData)
+    local text=${1//%/%25}
+    text=${text//$'\r'/%0D}
+    printf '%s' "${text//$'\n'/%0A}"
+}
+
+show_command() {  # show_command ARGS...: the command line, quoted, so no argument starts a log line
+    local shown
+    printf -v shown ' %q' "$@"
+    echo "k0s-policy${shown}"
 }
 
 install() {
@@ -68,15 +84,19 @@ resolve_diff_base() {  # sets diff_base to the revision to compare with, or to n
         return 0
     fi
     if ! supports --diff-base; then
-        echo "::warning title=k0s-policy::this k0s-policy has no --diff-base yet; checking the whole tree instead of the change against $base"
+        echo "::warning title=k0s-policy::this k0s-policy has no --diff-base yet; checking the whole tree instead of the change against $(escape_data "$base")"
         return 0
+    fi
+    if [[ "$base" == -* ]]; then  # a revision is never an option, for git or for k0s-policy
+        echo "::error title=k0s-policy::diff-base $(escape_data "$base") is not a git revision"
+        return 2
     fi
     if ! git rev-parse --verify --quiet "${base}^{commit}" >/dev/null 2>&1; then
         if [[ "$defaulted" == true ]]; then
-            echo "::warning title=k0s-policy::the pull request base $base is not in this checkout (use actions/checkout with fetch-depth: 0); checking the whole tree"
+            echo "::warning title=k0s-policy::the pull request base $(escape_data "$base") is not in this checkout (use actions/checkout with fetch-depth: 0); checking the whole tree"
             return 0
         fi
-        echo "::error title=k0s-policy::diff-base $base is not a commit in this checkout (use actions/checkout with fetch-depth: 0)"
+        echo "::error title=k0s-policy::diff-base $(escape_data "$base") is not a commit in this checkout (use actions/checkout with fetch-depth: 0)"
         return 2
     fi
     diff_base="$base"
@@ -88,7 +108,7 @@ check() {
     case "$fail_on" in
         error | warning | info | never) ;;
         *)
-            echo "::error title=k0s-policy::fail-on must be error, warning, info or never, not '$fail_on'"
+            echo "::error title=k0s-policy::fail-on must be error, warning, info or never, not '$(escape_data "$fail_on")'"
             output exit-code 2
             exit 2
             ;;
@@ -100,7 +120,7 @@ check() {
     if ((${#paths[@]} == 0)); then
         paths=(.)
     fi
-    local -a common=("${paths[@]}")
+    local -a common=()
     if [[ -n "${INPUT_K0S_VERSION:-}" ]]; then
         common+=(--k0s-version "$INPUT_K0S_VERSION")
     fi
@@ -126,18 +146,20 @@ check() {
             # SARIF comes from a check of the whole tree, and only annotations and the exit code
             # from the comparison.
             sarif_args=(check "${common[@]}" --fail-on never --format sarif --output "$sarif" "${extra[@]}")
+            sarif_args+=(-- "${paths[@]}")
         else
             args+=(--format sarif --output "$sarif")
         fi
     fi
-    args+=("${extra[@]}")
+    # Options end before the paths: a path such as "--ignore=K0S" is a path, never a flag.
+    args+=("${extra[@]}" -- "${paths[@]}")
 
-    echo "k0s-policy ${args[*]}"
+    show_command "${args[@]}"
     local code=0
     "$k0s_policy" "${args[@]}" || code=$?
     output exit-code "$code"
     if ((${#sarif_args[@]} > 0)); then
-        echo "k0s-policy ${sarif_args[*]}"
+        show_command "${sarif_args[@]}"
         "$k0s_policy" "${sarif_args[@]}" || true
     fi
     if [[ -n "$sarif" && -s "$sarif" ]]; then

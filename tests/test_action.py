@@ -55,8 +55,28 @@ def run_step(
         check=False,
         timeout=120,
     )
-    values = dict(line.split("=", 1) for line in outputs.read_text().splitlines() if "=" in line)
-    return done, values, summary
+    return done, parse_outputs(outputs.read_text()), summary
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    """GITHUB_OUTPUT as the runner reads it: NAME=VALUE lines and NAME<<DELIMITER ... DELIMITER blocks."""
+    values: dict[str, str] = {}
+    lines = iter(text.split("\n"))
+    for line in lines:
+        heredoc, equals = line.find("<<"), line.find("=")
+        if heredoc > 0 and (equals < 0 or heredoc < equals):
+            name, delimiter = line[:heredoc], line[heredoc + 2 :]
+            body: list[str] = []
+            for item in lines:
+                if item == delimiter:
+                    break
+                body.append(item)
+            else:
+                raise AssertionError(f"output {name}: no closing delimiter")
+            values[name] = "\n".join(body)
+        elif equals > 0:
+            values[line[:equals]] = line[equals + 1 :]
+    return values
 
 
 @pytest.fixture
@@ -106,7 +126,7 @@ def test_check_step_annotates_writes_sarif_and_fails(story: Path) -> None:
     assert "## k0s-policy" in summary.read_text(encoding="utf-8")
     # the command is shown in the log, and the Helm template next to the cluster is not parsed
     assert (
-        "k0s-policy check . --fail-on error --format github --format sarif --output out/k0s.sarif"
+        "k0s-policy check --fail-on error --format github --format sarif --output out/k0s.sarif -- ."
         in done.stdout
     )
     assert "K0S001" not in done.stdout
@@ -217,6 +237,46 @@ def test_diff_base_on_pull_requests(story: Path) -> None:
         assert "--diff-base" not in command_of(done) and "::warning title=k0s-policy::" not in done.stdout
 
 
+STALE_PIN = """\
+apiVersion: k0s.k0sproject.io/v1beta1
+kind: ClusterConfig
+spec:
+  images:
+    coredns: {image: quay.io/k0sproject/coredns, version: 1.11.1}
+"""
+
+
+def test_paths_cannot_switch_rules_off(story: Path) -> None:
+    # a path input that smuggles in a flag: it is a path (that does not exist), never --ignore
+    done, outputs, _ = run_step(story, INPUT_PATHS=". --ignore=K0S")
+    assert done.returncode == 2 and outputs["exit-code"] == "2", done.stdout
+    assert "::error file=manifests/clusterconfig-k0s.yaml,line=21" in done.stdout  # still checked
+    assert "--ignore=K0S: no such file or directory" in done.stderr
+    # a file whose name is a flag is checked as a file
+    write(story, "--ignore=K0S.yaml", STALE_PIN)
+    done, outputs, _ = run_step(story, INPUT_PATHS="--ignore=K0S.yaml", INPUT_K0S_VERSION="1.30")
+    assert done.returncode == 1 and outputs["exit-code"] == "1", done.stdout + done.stderr
+    assert "::error file=--ignore=K0S.yaml,line=5," in done.stdout and "title=K0S102" in done.stdout
+
+
+def test_inputs_cannot_add_outputs_or_log_commands(story: Path) -> None:
+    # a line break in the SARIF file name: before, "exit-code=0" became an output of its own and the
+    # command echoed into the log started a workflow command
+    sarif = "out/x\n::error file=README.md,line=1::owned\nexit-code=0"
+    done, outputs, _ = run_step(story, INPUT_UPLOAD_SARIF="true", INPUT_SARIF_FILE=sarif)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert outputs == {"exit-code": "1", "sarif-file": sarif}
+    assert (story / sarif).is_file()
+    hostile_base = "nope\n::error file=README.md,line=1::owned"
+    for inputs in ({}, {"INPUT_DIFF_BASE": hostile_base}, {"INPUT_FAIL_ON": hostile_base}):
+        done, _, _ = run_step(story, INPUT_UPLOAD_SARIF="true", INPUT_SARIF_FILE=sarif, **inputs)
+        commands = [line for line in done.stdout.splitlines() if line.startswith("::")]
+        assert commands and not [c for c in commands if "README.md" in c.split("::")[1]], done.stdout
+    done, outputs, _ = run_step(story, INPUT_DIFF_BASE="--output=x")
+    assert done.returncode == 2 and outputs == {"exit-code": "2"}
+    assert "diff-base --output=x is not a git revision" in done.stdout
+
+
 def test_script_passes_shellcheck() -> None:
     shellcheck = shutil.which("shellcheck") or pytest.skip("shellcheck is not installed")
     done = subprocess.run([shellcheck, str(SCRIPT)], capture_output=True, text=True, check=False)
@@ -317,6 +377,11 @@ def test_pre_commit_hooks(tmp_path: Path) -> None:
     )
     assert staged.returncode == 1 and "manifests/clusterconfig-k0s.yaml:37:16: error K0S102" in staged.stdout
     assert "2 files read" in staged.stdout
+    # a staged file named like a flag is checked, not read as --ignore
+    write(repo, "--ignore=K0S.yaml", (repo / "manifests/clusterconfig-k0s.yaml").read_text())
+    flag_named = run_hook("k0s-policy", "--ignore=K0S.yaml", "k0sctl.yaml")
+    assert flag_named.returncode == 1 and "--ignore=K0S.yaml:37:16: error K0S102" in flag_named.stdout
+    (repo / "--ignore=K0S.yaml").unlink()
     whole = run_hook("k0s-policy-repo")  # no file names: the whole tree, same clusters, same findings
     assert whole.returncode == 1
     assert (

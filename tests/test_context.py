@@ -71,7 +71,7 @@ def findings(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cwd: Path, *args: str
 ) -> set[Key]:
     monkeypatch.chdir(cwd)
-    main(["check", *args, "--format", "json"])
+    main(["check", "--format", "json", *args])  # options first: the hook's entry ends with --
     document = json.loads(capsys.readouterr().out)
     return {(f["rule"], f["path"], f["line"], f["fingerprint"]) for f in document["findings"]}
 

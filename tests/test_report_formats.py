@@ -19,7 +19,7 @@ import pytest
 
 from checker.cli.app import main
 from checker.findings import Finding, Severity
-from checker.report import github, sarif
+from checker.report import escape, github, sarif
 from checker.report.model import ReportInput
 from checker.rules import ALL_RULES
 from conftest import REPO_ROOT, write
@@ -435,9 +435,9 @@ def parse_annotations(out: str) -> list[dict[str, str]]:
 
 
 def test_github_escaping() -> None:
-    assert github.escape_data("100%\r\nnext") == "100%25%0D%0Anext"
-    assert github.escape_property("a:b,c%d\n") == "a%3Ab%2Cc%25d%0A"
-    assert github.escape_data("%0A") == "%250A"  # an escape in the text stays text
+    assert escape.command_data("100%\r\nnext") == "100%25%0D%0Anext"
+    assert escape.command_property("a:b,c%d\n") == "a%3Ab%2Cc%25d%0A"
+    assert escape.command_data("%0A") == "%250A"  # an escape in the text stays text
     finding = Finding(
         "K0S102", Severity.ERROR, "50% stale:\nremove it, now", "dir:x/a,b.yaml", 3, 5, fix="do it"
     )

@@ -109,7 +109,12 @@ def test_four_ways_of_running_give_the_same_findings(
     assert {key[0] for key in from_root} == expected_rules  # the configured release, not the newest
     assert {key[1] for key in from_root} == {"clusters/edge-a/k0s.yaml"}  # excluded and git-ignored skipped
     assert from_app == from_root
-    assert through_argocd == from_root
+    # the plugin checks every file it emits, the excluded and the git-ignored one too
+    assert through_argocd >= from_root
+    assert {key[1] for key in through_argocd - from_root} == {
+        "clusters/edge-a/drafts/k0s.yaml",
+        "clusters/edge-a/out/k0s.yaml",
+    }
     assert from_stdin == from_root
 
 
@@ -118,7 +123,9 @@ def _generate(app: Path, wrapper_report: Path, tmp_path: Path) -> subprocess.Com
     the wrapper only adds a JSON report next to the script's own text report."""
     wrapper = tmp_path / "k0s-policy-json"
     wrapper.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" -m checker "$@" --format json --output "{wrapper_report}"\n'
+        # the script's paths follow a "--": the JSON report goes in front of them
+        f'#!/bin/sh\ncommand=$1\nshift\nexec "{sys.executable}" -m checker "$command" --format json '
+        f'--output "{wrapper_report}" "$@"\n'
     )
     wrapper.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGOCD_", "PARAM_", "K0S_POLICY"))}

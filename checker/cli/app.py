@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 
 from checker.cli import audit, check, fix, images, merge, releases, rules, schema, upgrade, verify
@@ -51,9 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    from checker.report.escape import LineStream
+
+    stderr, sys.stderr = sys.stderr, LineStream(sys.stderr)  # no diagnostic can start a line of its own
     try:
         return COMMANDS[args.command](args)
     except BrokenPipeError:
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # fail closed: a bug is a K0S008 finding and exit 2, never a lost report
+        from checker.cli.failure import report_crash
+
+        return report_crash(args, err)
+    finally:
+        sys.stderr = stderr

@@ -62,7 +62,22 @@ def load_repository(args: argparse.Namespace, cwd: Path) -> tuple[Config, Tree]:
     except ConfigError as err:
         raise UsageError(str(err)) from None
     check_config_rules(args, config)
+    if getattr(args, "strict_config", False):
+        config = strict_config(config)
     return config, tree
+
+
+def strict_config(config: Config) -> Config:
+    """--strict-config: the configuration without what switches checks off, each left-out entry
+    named on stderr (the gate's log says why a finding it ignores still counts)."""
+    from checker.config import strict
+    from checker.report.escape import text
+    from checker.rules import ALL_RULES
+
+    config, dropped = strict(config, {rule.id: rule.severity for rule in ALL_RULES})
+    for entry in dropped:
+        sys.stderr.write(f"k0s-policy: --strict-config: {text(config.path)}: not applied: {text(entry)}\n")
+    return config
 
 
 def add_context(

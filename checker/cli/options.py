@@ -151,6 +151,11 @@ def add_repository_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-config", action="store_true", help="ignore any .k0s-policy.yaml")
     parser.add_argument(
+        "--strict-config",
+        action="store_true",
+        help=".k0s-policy.yaml may tighten the check but not switch rules off, lower them, ignore or exclude",
+    )
+    parser.add_argument(
         "--no-gitignore", action="store_true", help="read files .gitignore excludes when walking directories"
     )
     parser.add_argument(

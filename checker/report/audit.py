@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from checker.findings import Finding, counts
 from checker.inputs.live import CLUSTER_CONFIG
 from checker.inputs.yamldoc import format_path
+from checker.report.escape import code, code_block, finding_text, markdown, text
 from checker.workflows.audit.drift import plan_name, plan_state
 from checker.workflows.audit.model import LIVE_PREFIX, Audit, Drift, show_value
 
@@ -94,16 +95,6 @@ def write_json(audit: Audit, out: TextIO) -> None:
     out.write("\n")
 
 
-def _cell(value: Any) -> str:
-    text = " ".join(show_value(value).split())
-    return text.replace("|", "\\|")
-
-
-def _code(value: Any) -> str:
-    text = _cell(value).replace("`", "'")
-    return f"`{text}`" if text else ""
-
-
 def _where(finding: Finding) -> str:
     if finding.path.startswith(LIVE_PREFIX):
         return f"{finding.path} {finding.node}".strip()
@@ -115,8 +106,8 @@ def _headline(audit: Audit) -> str:
 
 
 def _checked(audit: Audit) -> str:
-    what = ", ".join(audit.paths) or "."
-    at = f"at {audit.ref}" if audit.ref else "in the work tree"
+    what = ", ".join(text(p) for p in audit.paths) or "."
+    at = f"at {text(audit.ref)}" if audit.ref else "in the work tree"
     commit = f" (commit {audit.commit[:12]})" if audit.commit else ""
     return f"{what} {at}{commit}"
 
@@ -126,9 +117,11 @@ def write_markdown(audit: Audit, out: TextIO) -> None:
     write = out.write
     write(f"# k0s-policy audit: {_headline(audit)}\n\n")
     stamp = audit.generated.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    write(f"Repository {_checked(audit)}, checked with k0s-policy {audit.tool_version} on {stamp}.  \n")
+    write(
+        f"Repository {markdown(_checked(audit))}, checked with k0s-policy {audit.tool_version} on {stamp}.  \n"
+    )
     live = audit.live
-    write(f"Live state: {live.source if live else 'not read'}.\n\n")
+    write(f"Live state: {markdown(live.source) if live else 'not read'}.\n\n")
     repo_counts, live_counts = counts(audit.repository.findings), counts(audit.live_findings)
     write("| | errors | warnings | info |\n|---|---|---|---|\n")
     write(f"| repository | {repo_counts['error']} | {repo_counts['warning']} | {repo_counts['info']} |\n")
@@ -148,34 +141,35 @@ def write_markdown(audit: Audit, out: TextIO) -> None:
         write("| where | pin | introduced by |\n|---|---|---|\n")
         for finding in stale:
             commit = audit.introduced.get(finding.fingerprint)
-            who = _cell(commit.describe()) if commit else "not committed, or no git history"
-            write(f"| `{_cell(_where(finding))}` | {_code(finding.node)} | {who} |\n")
+            who = markdown(commit.describe()) if commit else "not committed, or no git history"
+            write(f"| {code(_where(finding), table=True)} | {code(finding.node, table=True)} | {who} |\n")
         write("\n")
     _markdown_findings(out, "Repository findings", audit.repository.active)
     if live:
         write("## Live cluster\n\n")
         if live.cluster_config is not None:
             persisted = (
-                f" It carries the default images of {audit.persisted_by}, persisted by a controller of that release."
+                f" It carries the default images of {markdown(audit.persisted_by)}, persisted by a controller of that release."
                 if audit.persisted_by
                 else " It carries no release's default images."
             )
             target = (
-                f" Checked against k0s {audit.live_target}: {audit.live_target_why}."
+                f" Checked against k0s {markdown(audit.live_target)}: {markdown(audit.live_target_why)}."
                 if audit.live_target
                 else ""
             )
-            write(f"- ClusterConfig `{live.config_ref}`.{persisted}{target}\n")
+            write(f"- ClusterConfig {code(live.config_ref)}.{persisted}{target}\n")
         elif CLUSTER_CONFIG in live.read:
-            write(f"- No ClusterConfig object `{live.config_ref}` in the cluster.\n")
+            write(f"- No ClusterConfig object {code(live.config_ref)} in the cluster.\n")
         for plan in live.plans:
-            write(f"- Plan `{plan_name(plan)}`: {_cell(plan_state(plan))}\n")
+            write(f"- Plan {code(plan_name(plan))}: {markdown(plan_state(plan))}\n")
         write("\n")
         if live.nodes:
             write("| node | role | kubelet | k0s version |\n|---|---|---|---|\n")
             for node in live.nodes:
                 write(
-                    f"| {_cell(node.name)} | {node.role} | {_cell(node.kubelet_text)} | {_cell(node.k0s_version)} |\n"
+                    f"| {markdown(node.name)} | {markdown(node.role)} | {markdown(node.kubelet_text)} "
+                    f"| {markdown(node.k0s_version)} |\n"
                 )
             write("\n")
         _markdown_findings(
@@ -185,19 +179,21 @@ def write_markdown(audit: Audit, out: TextIO) -> None:
     if audit.remediation is not None:
         fix = audit.remediation
         write("## Remediation\n\n")
-        write(f"Remove the persisted default images from `clusterconfig/{fix.namespace}/{fix.name}`:\n\n")
-        write(f"```sh\n{fix.kubectl}\n```\n\n")
+        write(
+            f"Remove the persisted default images from {code(f'clusterconfig/{fix.namespace}/{fix.name}')}:\n\n"
+        )
+        write(code_block(fix.kubectl, "sh") + "\n")
         write("or, on a controller, `k0s config edit` and delete: ")
-        write(", ".join(f"`{format_path(p)}`" for p in fix.remove) + ".\n\n")
+        write(", ".join(code(format_path(p)) for p in fix.remove) + ".\n\n")
         if fix.kept:
-            kept = ", ".join(f"`{format_path(p)}`" for p in fix.kept)
+            kept = ", ".join(code(format_path(p)) for p in fix.kept)
             write(
                 f"Left in place because the repository pins them too (fix the repository first): {kept}.\n\n"
             )
     if audit.notes or audit.repository.skipped:
         write("## Notes\n\n")
         for note in [*audit.notes, *audit.repository.skipped]:
-            write(f"- {note}\n")
+            write(f"- {markdown(note)}\n")
         write("\n")
 
 
@@ -206,10 +202,11 @@ def _markdown_findings(out: TextIO, title: str, findings: list[Finding], level: 
         return
     out.write(f"{'#' * level} {title}\n\n")
     for finding in findings:
-        text = finding.message
+        said = finding.message
         if finding.fix:
-            text += ("" if text.endswith((".", "?", "!")) else ".") + f" Fix: {finding.fix}"
-        out.write(f"- **{finding.severity} {finding.rule}** `{_cell(_where(finding))}`: {text}\n")
+            said += ("" if said.endswith((".", "?", "!")) else ".") + f" Fix: {finding.fix}"
+        where = code(_where(finding))
+        out.write(f"- **{markdown(finding.severity)} {markdown(finding.rule)}** {where}: {markdown(said)}\n")
     out.write("\n")
 
 
@@ -224,8 +221,9 @@ def _markdown_drift(out: TextIO, drift: list[Drift]) -> None:
         out.write("| object | field | repository | cluster | note |\n|---|---|---|---|---|\n")
         for d in rows:
             out.write(
-                f"| {_cell(d.object)} | {_code(d.field)} | {_code(show_value(d.repository, d.in_repository))} "
-                f"| {_code(show_value(d.live, d.in_live))} | {_cell(d.note)} |\n"
+                f"| {markdown(d.object)} | {code(d.field, table=True)} "
+                f"| {code(show_value(d.repository, d.in_repository), table=True)} "
+                f"| {code(show_value(d.live, d.in_live), table=True)} | {markdown(d.note)} |\n"
             )
         out.write("\n")
 
@@ -241,8 +239,11 @@ def write_text(audit: Audit, out: TextIO, remediate: bool = False, verbose: bool
     """The terminal report: one line per finding (its fix below it, with ``verbose`` its detail) and
     per drift, then a verdict."""
     write = out.write
-    write(f"audit of {_checked(audit)}; live state: {audit.live.source if audit.live else 'not read'}\n\n")
-    for finding in audit.active:
+    write(
+        f"audit of {_checked(audit)}; live state: {text(audit.live.source) if audit.live else 'not read'}\n\n"
+    )
+    for shown in audit.active:
+        finding = finding_text(shown)
         write(f"{_where(finding)}: {finding.severity} {finding.rule} {finding.message}\n")
         if finding.fix:
             write(f"    fix: {finding.fix}\n")
@@ -250,28 +251,30 @@ def write_text(audit: Audit, out: TextIO, remediate: bool = False, verbose: bool
             from checker.report.text import wrap_detail
 
             write(wrap_detail(finding.detail))
-        commit = audit.introduced.get(finding.fingerprint)
+        commit = audit.introduced.get(shown.fingerprint)
         if commit is not None:
-            write(f"    introduced by {commit.describe()}\n")
+            write(f"    introduced by {text(commit.describe())}\n")
     if audit.active:
         write("\n")
     if audit.live is not None and audit.persisted_by:
-        write(f"live {audit.live.config_ref}: carries the default images of {audit.persisted_by}\n")
+        write(
+            f"live {text(audit.live.config_ref)}: carries the default images of {text(audit.persisted_by)}\n"
+        )
     for d in audit.drift:
         mark = "drift" if d.needs_action else "drift (no action)"
         note = f" ({d.note})" if d.note else ""
-        write(f"{mark} {d.object} {d.describe()}{note}\n")
+        write(f"{mark} {text(d.object)} {text(d.describe())}{text(note)}\n")
     if audit.drift or (audit.live is not None and audit.persisted_by):
         write("\n")
     if audit.remediation is not None:
         if remediate:
             write("remediation (removes the persisted default images from the live object):\n")
-            write(f"  {audit.remediation.kubectl}\n")
-            write(f"  or: {audit.remediation.edit}\n\n")
+            write(f"  {text(audit.remediation.kubectl)}\n")
+            write(f"  or: {text(audit.remediation.edit)}\n\n")
         else:
             write("run with --remediate to print the kubectl patch that removes the persisted defaults\n\n")
     for note in [*audit.notes, *audit.repository.skipped]:
-        write(f"note: {note}\n")
+        write(f"note: {text(note)}\n")
     repo_counts, live_counts = counts(audit.repository.findings), counts(audit.live_findings)
     write(
         f"{_headline(audit)}: repository {repo_counts['error']} errors, {repo_counts['warning']} warnings; "

@@ -28,6 +28,8 @@ from typing import TextIO
 from urllib.parse import quote
 
 from checker.findings import Finding, Severity, counts
+from checker.report.escape import command_data, command_property, finding_text, markdown
+from checker.report.escape import text as escape_text
 from checker.report.model import ReportInput
 
 COMMANDS: dict[Severity, str] = {
@@ -41,23 +43,13 @@ SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 SUMMARY_ROWS = 200  # a step summary may hold 1 MiB; long messages times this stays well below
 
 
-def escape_data(text: str) -> str:
-    """The message part of a workflow command."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """A ``key=value`` property of a workflow command: also no ``:`` or ``,``."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def annotation(finding: Finding) -> str:
     properties = []
     if not _is_stream(finding.path):
         # GitHub resolves annotation files from the repository root, whatever folder the check ran in
-        properties.append(f"file={escape_property(finding.file)}")
-    properties += [f"line={finding.line}", f"col={finding.column}", f"title={escape_property(finding.rule)}"]
-    return f"::{COMMANDS[finding.severity]} {','.join(properties)}::{escape_data(_message(finding))}"
+        properties.append(f"file={command_property(finding.file)}")
+    properties += [f"line={finding.line}", f"col={finding.column}", f"title={command_property(finding.rule)}"]
+    return f"::{COMMANDS[finding.severity]} {','.join(properties)}::{command_data(_message(finding))}"
 
 
 def write(report: ReportInput, out: TextIO) -> None:
@@ -89,7 +81,9 @@ def write(report: ReportInput, out: TextIO) -> None:
             with open(summary_file, "a", encoding="utf-8") as handle:
                 handle.write(step_summary(report, os.environ))
         except OSError as err:
-            out.write(f"::warning title=k0s-policy::cannot write the job summary: {escape_data(str(err))}\n")
+            out.write(
+                f"::warning title=k0s-policy::cannot write the job summary: {command_data(escape_text(str(err)))}\n"
+            )
 
 
 def step_summary(report: ReportInput, env: Mapping[str, str]) -> str:
@@ -118,7 +112,7 @@ def step_summary(report: ReportInput, env: Mapping[str, str]) -> str:
         for finding in ordered[:SUMMARY_ROWS]:
             severity = f"{finding.severity} (suppressed)" if finding.suppressed_by else str(finding.severity)
             where = _link(finding, env)
-            lines.append(f"| {severity} | {finding.rule} | {where} | {_summary_cell(finding)} |")
+            lines.append(f"| {severity} | {_cell(finding.rule)} | {where} | {_summary_cell(finding)} |")
         if len(ordered) > SUMMARY_ROWS:
             lines.append("")
             lines.append(
@@ -164,6 +158,7 @@ def _summary_cell(finding: Finding) -> str:
 
 
 def _plain(finding: Finding) -> str:
+    finding = finding_text(finding)  # the line breaks left are the listing's own
     text = f"{finding.path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {_message(finding)}"
     if finding.suppressed_by:
         text += f"\nsuppressed: {finding.suppressed_by}"
@@ -203,11 +198,9 @@ def _link(finding: Finding, env: Mapping[str, str]) -> str:
     return f"[{_cell(where)}]({url})"
 
 
-def _cell(text: str) -> str:
-    """Text inside a Markdown table cell: no line breaks, no column separators, no raw HTML."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
-    return "<br>".join(part for part in text.replace("\r", "").split("\n"))
+def _cell(value: str) -> str:
+    """Text inside a Markdown table cell: its line breaks kept as ``<br>``, no markup of its own."""
+    return markdown(value, breaks="<br>")
 
 
 def _is_stream(path: str) -> bool:

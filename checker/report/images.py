@@ -24,6 +24,7 @@ from checker.inputs.imageref import DEFAULT_REGISTRY, ImageRef
 from checker.k0s.cluster import Cluster
 from checker.k0s.needed import NeededImage
 from checker.k0s.releases import Patch
+from checker.report.escape import text
 
 UNKNOWN_MIRROR = "MIRROR"
 
@@ -51,7 +52,7 @@ def write_list(result: Result, out: TextIO) -> None:
         for needed in entry.images:
             if needed.image not in seen:
                 seen.add(needed.image)
-                out.write(needed.image + "\n")
+                out.write(text(needed.image) + "\n")  # one name a line, whatever the name holds
 
 
 def write_json(result: Result, out: TextIO) -> None:
@@ -118,7 +119,7 @@ def sync_groups(result: Result) -> list[SyncGroup]:
             if registry in insecure:
                 document[registry]["tls-verify"] = False
         count = sum(len(v) for images in registries.values() for v in images.values())
-        where = destination
+        where = text(destination)  # a comment line: a line break in a name would end it
         header = (
             f"# k0s-policy images: {count} image(s) for {where}\n"
             f"# skopeo sync --all --src yaml --dest docker THIS_FILE {where}\n"

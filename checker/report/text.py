@@ -11,10 +11,12 @@ import textwrap
 from itertools import groupby
 from typing import TextIO
 
+from checker.report.escape import report_text
 from checker.report.model import ReportInput
 
 
 def write(report: ReportInput, out: TextIO) -> None:
+    report = report_text(report)  # no text from the repository may start a line or steer the terminal
     for cluster in report.clusters:
         traits = [
             t

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from checker.findings import Finding
+from checker.report.escape import code, code_block, finding_text, markdown, text
 from checker.report.json_report import finding_to_dict
 from checker.workflows.upgrade.model import (
     CLEAN_OBJECT,
@@ -135,47 +136,48 @@ def write_json(upgrade: Upgrade, out: TextIO) -> None:
 
 
 def _text_action(out: TextIO, letter: str, action: Action) -> None:
-    out.write(f"    {letter}) {action.title}\n")
+    out.write(f"    {letter}) {text(action.title)}\n")
     for command in action.commands:
-        out.write(f"         $ {command}\n")
+        out.write(f"         $ {text(command)}\n")
     said = " ".join(action.commands)
     if not all(item in said for item in action.items):  # the edit command already names each field
         for item in action.items:
-            out.write(f"         - {item}\n")
+            out.write(f"         - {text(item)}\n")
     for name, content in action.files.items():
-        out.write(f"         file {name}:\n")
+        out.write(f"         file {text(name)}:\n")
         for line in content.splitlines():
-            out.write(f"           {line}\n")
+            out.write(f"           {text(line)}\n")
     for note in action.notes:
-        out.write(f"         note: {note}\n")
+        out.write(f"         note: {text(note)}\n")
 
 
 def _text_finding(out: TextIO, finding: Finding, verbose: bool) -> None:
+    finding = finding_text(finding)
     out.write(
         f"    {finding.path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}\n"
     )
     if finding.fix:
         out.write(f"        fix: {finding.fix}\n")
     if verbose and _detail(finding):
-        out.write(f"        why: {_detail(finding)}\n")
+        out.write(f"        why: {text(_detail(finding))}\n")
 
 
 def write_text(upgrade: Upgrade, out: TextIO, verbose: bool = False) -> None:
     out.write(f"k0s-policy upgrade to {upgrade.target.version}: {upgrade.verdict.upper()}\n")
     for note in upgrade.notes:
-        out.write(f"note: {note}\n")
+        out.write(f"note: {text(note)}\n")
     for entry in upgrade.clusters:
         count = len(entry.steps)
         out.write(
-            f"\ncluster {entry.name}: {_current(entry)}; {count} step{'s' if count != 1 else ''}: "
+            f"\ncluster {text(entry.name)}: {text(_current(entry))}; {count} step{'s' if count != 1 else ''}: "
             f"{entry.verdict.upper()}\n"
         )
         if entry.error:
-            out.write(f"  could not run: {entry.error}\n")
+            out.write(f"  could not run: {text(entry.error)}\n")
         for blocker in entry.blockers:
-            out.write(f"  blocked: {blocker}\n")
+            out.write(f"  blocked: {text(blocker)}\n")
         for note in entry.notes:
-            out.write(f"  note: {note}\n")
+            out.write(f"  note: {text(note)}\n")
         for step in entry.steps:
             out.write(
                 f"\n  step {step.number}: {step.source.version} -> {step.target.version} "
@@ -189,41 +191,40 @@ def write_text(upgrade: Upgrade, out: TextIO, verbose: bool = False) -> None:
             others = [f for f in step.active if f not in blocking]
             if others:
                 out.write(f"    not blocking ({len(others)}):\n")
-                for finding in others:
+                for finding in map(finding_text, others):
                     out.write(
                         f"    {finding.path}:{finding.line}: {finding.severity} {finding.rule} {finding.message}\n"
                     )
             if step.missing_images:
-                out.write("    images the nodes would lack: " + ", ".join(step.missing_images) + "\n")
+                out.write(
+                    "    images the nodes would lack: " + ", ".join(map(text, step.missing_images)) + "\n"
+                )
             for note in step.notes:
-                out.write(f"    note: {note}\n")
+                out.write(f"    note: {text(note)}\n")
             if step.actions:
                 out.write("    what to do, in order:\n")
                 for letter, action in lettered(step.actions):
                     _text_action(out, letter, action)
     for error in upgrade.input_errors:
-        out.write(f"\ninput error: {error}\n")
+        out.write(f"\ninput error: {text(error)}\n")
 
 
 # --- Markdown ----------------------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def write_markdown(upgrade: Upgrade, out: TextIO) -> None:
     out.write(f"# Upgrade to k0s {upgrade.target.version}: {upgrade.verdict}\n\n")
     for note in upgrade.notes:
-        out.write(f"> {note}\n")
+        out.write(f"> {markdown(note)}\n")
     for entry in upgrade.clusters:
-        out.write(f"\n## {entry.name}\n\n{_current(entry).capitalize()}. Verdict: **{entry.verdict}**.\n\n")
+        current = markdown(_current(entry).capitalize())
+        out.write(f"\n## {markdown(entry.name)}\n\n{current}. Verdict: **{entry.verdict}**.\n\n")
         if entry.error:
-            out.write(f"Could not run: {entry.error}\n\n")
+            out.write(f"Could not run: {markdown(entry.error)}\n\n")
         for blocker in entry.blockers:
-            out.write(f"- **Blocked:** {blocker}\n")
+            out.write(f"- **Blocked:** {markdown(blocker)}\n")
         for note in entry.notes:
-            out.write(f"- {note}\n")
+            out.write(f"- {markdown(note)}\n")
         if entry.steps:
             out.write("\n| Step | From | To | Kubernetes | Verdict | Blocking | Missing images |\n")
             out.write("|---|---|---|---|---|---|---|\n")
@@ -239,33 +240,36 @@ def write_markdown(upgrade: Upgrade, out: TextIO) -> None:
             if step.blocking:
                 out.write("| Where | Rule | Finding | Fix |\n|---|---|---|---|\n")
                 for f in step.blocking:
-                    out.write(f"| `{f.path}:{f.line}` | {f.rule} | {_md(f.message)} | {_md(f.fix)} |\n")
+                    where = code(f"{f.path}:{f.line}", table=True)
+                    out.write(
+                        f"| {where} | {markdown(f.rule)} | {markdown(f.message)} | {markdown(f.fix)} |\n"
+                    )
                 out.write("\n")
             others = [f for f in step.active if f not in step.blocking]
             if others:
                 out.write(
-                    "Not blocking: " + "; ".join(f"{f.rule} at `{f.path}:{f.line}`" for f in others) + ".\n\n"
+                    "Not blocking: "
+                    + "; ".join(f"{markdown(f.rule)} at {code(f'{f.path}:{f.line}')}" for f in others)
+                    + ".\n\n"
                 )
             if step.missing_images:
                 out.write(
-                    "Images the nodes would lack: "
-                    + ", ".join(f"`{i}`" for i in step.missing_images)
-                    + "\n\n"
+                    "Images the nodes would lack: " + ", ".join(code(i) for i in step.missing_images) + "\n\n"
                 )
             for note in step.notes:
-                out.write(f"- {note}\n")
+                out.write(f"- {markdown(note)}\n")
             for letter, action in lettered(step.actions):
-                out.write(f"\n**{letter}) {action.title}**\n\n")
+                out.write(f"\n**{letter}) {markdown(action.title)}**\n\n")
                 if action.commands:
-                    out.write("```sh\n" + "\n".join(action.commands) + "\n```\n\n")
+                    out.write(code_block("\n".join(action.commands), "sh") + "\n")
                 for item in action.items:
-                    out.write(f"- `{item}`\n")
+                    out.write(f"- {code(item)}\n")
                 for name, content in action.files.items():
-                    out.write(f"`{name}`:\n\n```yaml\n{content}```\n\n")
+                    out.write(f"{code(name)}:\n\n{code_block(content, 'yaml')}\n")
                 for note in action.notes:
-                    out.write(f"- {note}\n")
+                    out.write(f"- {markdown(note)}\n")
     for error in upgrade.input_errors:
-        out.write(f"\n**Input error:** {error}\n")
+        out.write(f"\n**Input error:** {markdown(error)}\n")
 
 
 WRITERS: dict[str, Callable[[Upgrade, TextIO], None]] = {

@@ -50,9 +50,14 @@ class Context:
         fix: str = "",
         detail: str = "",
         severity: Severity | None = None,
+        value: str | None = None,
         **data: Any,
     ) -> Finding:
+        """``value``: the offending value for the fingerprint; by default the scalar at ``node``."""
         mark = obj.key_mark(node) if at_key else obj.value_mark(node)
+        if value is None:
+            written = obj.get(*node)
+            value = "" if isinstance(written, (dict, list)) or written is None else str(written)
         return Finding(
             rule.id,
             severity or rule.severity,
@@ -65,6 +70,7 @@ class Context:
             fix=fix,
             detail=detail,
             data=data,
+            value=value,
         )
 
     def skip(self, rule: Rule, reason: str) -> None:

@@ -143,6 +143,7 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                     detail=f"{pin.error[:1].upper()}{pin.error[1:]}. k0s rejects the config, or the container runtime pulls something "
                     "other than what was meant.",
                     subject=pin.component,
+                    value=pin.written,
                 )
                 continue
             default = patch.images.get(pin.component, "")
@@ -159,6 +160,7 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                     "upgrade: k0s would bring a newer image, but the pin keeps this one. Without the pin k0s "
                     "runs the default of the release it runs.",
                     subject=pin.component,
+                    value=pin.written,
                 )
                 continue
             owners = _other_owners(ctx, pin, patch, repository)
@@ -184,6 +186,7 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                     f"{_consequence(obj, ctx, pin, owners, patch)} k0s never updates an image written in the "
                     "config; without the pin it runs the default of the release it runs.",
                     subject=pin.component,
+                    value=pin.written,
                     release=owners[-1][0].version,
                 )
                 continue
@@ -204,6 +207,7 @@ def check_pins(ctx: Context) -> Iterator[Finding]:
                 detail=f"{shipped}. k0s does not update a custom image on upgrades: from now on you keep "
                 f"this component in step with each release.{_tag_follows(ctx, obj, pin, patch)}",
                 subject=pin.component,
+                value=pin.written,
             )
 
 

@@ -94,7 +94,13 @@ def run_check(
     streams: list[tuple[bytes, ParsedFile]] = []  # stdin: findings move to the origin files
 
     for source in collected.sources:
-        parsed = parse_bytes(source.path, source.raw)
+        try:
+            parsed = parse_bytes(source.path, source.raw)
+        except Exception as err:  # a reader bug costs this file's findings, not every file's
+            message = f"reading this file failed ({type(err).__name__}); the other files were checked"
+            missing = "nothing in this file was checked, every other file was."
+            findings.append(internal_error("reading the file", message, err, missing, source.path))
+            continue
         for problem in parsed.problems:
             findings.append(
                 Finding(
@@ -275,6 +281,9 @@ def run_check(
         if selection.wants(f.rule) and config.severities.get(f.rule.upper(), 0) is not None
     ]
     findings = [_apply_config(f, config, today) for f in findings]
+    if any(f.rule == INTERNAL_ERROR.id and not f.suppressed_by for f in findings):
+        # fail closed: a check that did not run is no pass, whatever --fail-on says (exit code 2)
+        result.input_errors.append("a check failed on input it did not expect (K0S008): findings are missing")
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
 
@@ -315,20 +324,44 @@ def _guarded(what: str, cluster: Cluster, action: Callable[..., Any], *args: Any
         anchor = cluster.objects[0] if cluster.objects else None
         mark = anchor.start if anchor is not None else None
         return [
-            Finding(
-                INTERNAL_ERROR.id,
-                INTERNAL_ERROR.severity,
+            internal_error(
+                what,
                 f"{what} failed on this cluster's documents ({type(err).__name__}); the other checks ran",
+                err,
+                "its findings for this cluster are missing, every other check ran.",
                 anchor.path if anchor is not None else "",
                 mark.line if mark else 1,
                 mark.column if mark else 1,
                 cluster=cluster.name,
-                fix="report this bug in k0s-policy together with the document",
-                detail=f"{type(err).__name__}: {err}. The check stopped on input it did not expect; its "
-                "findings for this cluster are missing, every other check ran.",
-                data={"subject": what},
             )
         ]
+
+
+def internal_error(
+    what: str,
+    message: str,
+    err: BaseException,
+    missing: str,
+    path: str = "",
+    line: int = 1,
+    column: int = 1,
+    *,
+    cluster: str = "",
+) -> Finding:
+    """The K0S008 finding of a step that failed on input it did not expect: ``missing`` says which
+    findings that cost."""
+    return Finding(
+        INTERNAL_ERROR.id,
+        INTERNAL_ERROR.severity,
+        message,
+        path,
+        line,
+        column,
+        cluster=cluster,
+        fix="report this bug in k0s-policy together with the document",
+        detail=f"{type(err).__name__}: {err}. The check stopped on input it did not expect; {missing}",
+        data={"subject": what},
+    )
 
 
 def _expired_ignores(config: Config) -> list[Finding]:
