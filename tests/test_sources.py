@@ -21,7 +21,7 @@ def test_directories_are_walked_recursively_and_prefiltered(tmp_path: Path) -> N
     assert collected.files_prefiltered == 2
 
 
-def test_git_directory_and_escaping_symlinks_are_skipped(tmp_path: Path) -> None:
+def test_git_directory_is_skipped_and_links_out_of_the_repository_are_reported(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     write(repo, ".git/config.yaml", K0S)
     write(repo, "real/k0s.yaml", K0S)
@@ -30,8 +30,11 @@ def test_git_directory_and_escaping_symlinks_are_skipped(tmp_path: Path) -> None
     os.symlink(outside.parent, repo / "dir-out")
     os.symlink(repo / "real" / "k0s.yaml", repo / "link-in.yaml")
     collected = collect([str(repo)], cwd=tmp_path)
-    paths = sorted(s.path for s in collected.sources)
-    assert paths == ["repo/real/k0s.yaml"]  # the in-tree link repeats a file already read
+    assert [s.path for s in collected.sources] == ["repo/real/k0s.yaml"]  # the in-tree link: the same file
+    assert sorted((e.path, e.message.split(" (")[0]) for e in collected.unread) == [
+        ("repo/dir-out", "symlink leads out of the repository"),
+        ("repo/link-out.yaml", "symlink leads out of the repository"),
+    ]
 
 
 def test_globs_ignores_and_explicit_files(tmp_path: Path) -> None:
@@ -81,9 +84,11 @@ def test_utf16_files_pass_the_prefilter(tmp_path: Path) -> None:
     assert [s.path for s in collected.sources] == ["a/k0s.yaml"]
 
 
-def test_globs_do_not_follow_symlinks(tmp_path: Path) -> None:
+def test_globs_report_links_out_of_the_repository(tmp_path: Path) -> None:
     outside = write(tmp_path, "outside/secret.yaml", K0S)
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
     write(tmp_path, "repo/real.yaml", K0S)
     os.symlink(outside, tmp_path / "repo" / "link.yaml")
     collected = collect(["repo/*.yaml"], cwd=tmp_path)
     assert [s.path for s in collected.sources] == ["repo/real.yaml"]
+    assert [e.path for e in collected.unread] == ["repo/link.yaml"]
