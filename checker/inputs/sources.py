@@ -56,7 +56,9 @@ K0S_CONFIG_STEMS = frozenset({"k0s", "k0sctl", "k0s-config", "k0sctl-config", "k
 
 
 def named_like_k0s(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1].lower()
+    name = path[path.rfind("/") + 1 :].lower()
+    if "k0s" not in name:  # every name in K0S_CONFIG_STEMS has it; asked for every file of a walk
+        return False
     stem, dot, suffix = name.rpartition(".")
     return bool(dot) and f".{suffix}" in YAML_SUFFIXES and stem in K0S_CONFIG_STEMS
 

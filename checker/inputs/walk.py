@@ -138,6 +138,7 @@ class Collector:
         if real_root in self.walked:
             return
         self.walked.add(real_root)
+        reach_root = real_root if reach_root == real_root else reach_root  # the same object: see below
         stack = [(real_root, shown_root, reach_root, reach_shown_root)]
         while stack:
             directory, shown_dir, reach_dir, reach_shown_dir = stack.pop()
@@ -150,13 +151,16 @@ class Collector:
                 if name == ".git":
                     continue
                 shown = _join(shown_dir, name)
-                reach = reach_dir + os.sep + name
-                reach_shown = _join(reach_shown_dir, name)
+                if reach_dir is directory:  # not below a followed link: one path serves for both
+                    reach, reach_shown = entry.path, shown
+                else:
+                    reach, reach_shown = reach_dir + os.sep + name, _join(reach_shown_dir, name)
                 if entry.is_symlink():
                     self.links.append(_Link(entry.path, shown, reach, reach_shown, parents_checked=True))
                 elif entry.is_dir(follow_symlinks=False):
                     if not self.skip(reach, reach_shown, True, True):
-                        stack.append((entry.path, shown, reach, reach_shown))
+                        path = entry.path
+                        stack.append((path, shown, path if reach is path else reach, reach_shown))
                 elif _yaml_named(name):
                     mode = stat.S_IFREG if entry.is_file(follow_symlinks=False) else _mode(entry)
                     self._file(entry.path, shown, reach, reach_shown, parents_checked=True, mode=mode)
@@ -221,7 +225,11 @@ class Collector:
         except OSError as err:
             collected.errors.append(SourceError(shown, f"cannot read file: {err.strerror or err}"))
             return
-        if not mentions_k0s(raw) and not named_like_k0s(reach_shown) and not named_like_k0s(shown):
+        if (
+            not mentions_k0s(raw)
+            and not named_like_k0s(reach_shown)
+            and (reach_shown is shown or not named_like_k0s(shown))
+        ):
             if explicit and self.prefilter_named:
                 collected.files_seen -= 1  # a named file outside our concern is not counted as read
                 return
