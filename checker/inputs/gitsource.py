@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checker.inputs.globs import glob_pattern, has_wildcard, literal_prefix
-from checker.inputs.prefilter import as_utf8, mentions_k0s
 from checker.inputs.reading import link_broken, link_out_of_tree, may_name_a_folder_or_yaml, too_big
 from checker.inputs.roots import Tree as WorkTree
 from checker.inputs.sources import (
@@ -26,10 +25,9 @@ from checker.inputs.sources import (
     YAML_SUFFIXES,
     Collected,
     Exclude,
-    Source,
+    Recorder,
     SourceError,
     display_path,
-    named_like_k0s,
 )
 from checker.inputs.yamldoc import MAX_FILE_BYTES
 
@@ -217,7 +215,7 @@ def collect_from_git(
     return collected
 
 
-class _GitCollector:
+class _GitCollector(Recorder):
     """``checker.inputs.walk.Collector`` over a revision's trees: the same order, the same links
     followed (inside the repository, once, under their real path), the same ones reported."""
 
@@ -230,12 +228,11 @@ class _GitCollector:
         ignore: Sequence[str],
         excludes: Sequence[Exclude],
     ) -> None:
+        super().__init__(collected)
         self.revision = revision
-        self.collected = collected
         self.cwd = cwd
         self.here = here
         self.patterns = [e for e in (Exclude(here, tuple(ignore), anywhere=True), *excludes) if e.patterns]
-        self.seen: set[str] = set()
         self.walked: set[str] = set()
         self.links: list[tuple[Blob, str]] = []  # (the link, the path it was reached by)
 
@@ -255,7 +252,7 @@ class _GitCollector:
         elif isinstance(item, Blob):
             self._file(item, target, rel, explicit=True, shown_as=rel)
         elif isinstance(link := self._link_at(rel), Blob):
-            self._unread(rel, self.shown(rel), _link_problem(target, link))
+            self.unread(rel, self.shown(rel), _link_problem(target, link))
 
     def walk(self, tree: Tree, reach_root: str, shown_root: str) -> None:
         self._walk(tree, reach_root, shown_root)
@@ -314,7 +311,7 @@ class _GitCollector:
             target, item = self.revision.resolve(str(link.path))
             if item is None:
                 if may_name_a_folder_or_yaml(link.name, YAML_SUFFIXES) and not self.excluded(reach):
-                    self._unread(str(link.path), self.shown(str(link.path)), _link_problem(target, link))
+                    self.unread(str(link.path), self.shown(str(link.path)), _link_problem(target, link))
                 continue
             if isinstance(item, Tree):
                 if not self.excluded(reach):
@@ -347,19 +344,7 @@ class _GitCollector:
         if blob.size > MAX_FILE_BYTES:
             collected.unread.append(SourceError(display, str(too_big(blob.size))))
             return
-        raw = blob.data_stream.read()
-        if not explicit and not mentions_k0s(raw) and not named_like_k0s(reach) and not named_like_k0s(real):
-            collected.files_prefiltered += 1
-            return
-        raw, encoding = as_utf8(raw)
-        collected.sources.append(Source(display, raw, explicit, encoding=encoding))
-
-    def _unread(self, key: str, shown: str, message: str) -> None:
-        if key in self.seen:
-            return
-        self.seen.add(key)
-        self.collected.files_seen += 1
-        self.collected.unread.append(SourceError(shown, message))
+        self.keep(blob.data_stream.read(), display, explicit, reach, real)
 
 
 def _join(folder: str, name: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checker.inputs.globs import has_wildcard, literal_prefix
-from checker.inputs.prefilter import mentions_k0s
+from checker.inputs.prefilter import as_utf8, mentions_k0s
 from checker.inputs.roots import STDIN_LABEL, Tree, under
 
 __all__ = ["mentions_k0s"]  # the pre-filter, where its users look for it
@@ -47,6 +47,37 @@ class Collected:
     tree: Tree | None = None  # where the run stands: canonical names of the sources come from it
     context_files: int = 0  # sources read as context of the named ones (not counted in files_seen)
     unread: list[SourceError] = field(default_factory=list)  # found but not read: K0S001 findings
+
+
+class Recorder:
+    """What both collections (the working tree, ``checker.inputs.walk``, and a git revision,
+    ``checker.inputs.gitsource``) do with a file they found: report it unread, or pass it through
+    the pre-filter and keep its bytes. ``seen`` holds the real paths recorded, each once."""
+
+    def __init__(self, collected: Collected, prefilter_named: bool = False) -> None:
+        self.collected = collected
+        self.prefilter_named = prefilter_named
+        self.seen: set[str] = set()
+
+    def unread(self, key: str, shown: str, message: str) -> None:
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.collected.files_seen += 1
+        self.collected.unread.append(SourceError(shown, message))
+
+    def keep(self, raw: bytes, shown: str, explicit: bool, *names: str) -> None:
+        """A file read (and counted): kept when it could be ours, by content or by one of ``names``."""
+        collected = self.collected
+        if not mentions_k0s(raw) and not any(map(named_like_k0s, names)):
+            if explicit and self.prefilter_named:
+                collected.files_seen -= 1  # a named file outside our concern is not counted as read
+                return
+            if not explicit:
+                collected.files_prefiltered += 1
+                return
+        raw, encoding = as_utf8(raw)
+        collected.sources.append(Source(shown, raw, explicit, encoding=encoding))
 
 
 #: File names people give k0s and k0sctl configurations. Such a file is read even when it never

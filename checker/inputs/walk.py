@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.inputs.globs import glob_pattern, has_wildcard
-from checker.inputs.prefilter import as_utf8, mentions_k0s
 from checker.inputs.reading import (
     Unreadable,
     link_broken,
@@ -34,7 +33,7 @@ from checker.inputs.reading import (
     read_regular,
 )
 from checker.inputs.roots import Tree
-from checker.inputs.sources import YAML_SUFFIXES, Collected, Source, SourceError, display_path, named_like_k0s
+from checker.inputs.sources import YAML_SUFFIXES, Collected, Recorder, SourceError, display_path
 
 Match = tuple[str, str, os.DirEntry[str]]  # (path, real path, entry)
 Skip = Callable[[str, str, bool, bool], bool]  # (absolute, shown, is_dir, parents_checked) -> skip it?
@@ -61,18 +60,16 @@ class _Link:
     parents_checked: bool
 
 
-class Collector:
+class Collector(Recorder):
     """Fills one ``Collected`` from the arguments of a run."""
 
     def __init__(
         self, collected: Collected, tree: Tree, cwd: Path, skip: Skip, prefilter_named: bool
     ) -> None:
-        self.collected = collected
+        super().__init__(collected, prefilter_named)
         self.tree = tree
         self.cwd = cwd
         self.skip = skip
-        self.prefilter_named = prefilter_named
-        self.seen: set[str] = set()  # real paths of the files read or reported
         self.walked: set[str] = set()  # real paths of the folders walked from the top
         self.bounds: list[str] = [tree.root]  # where a link may lead
         self.links: list[_Link] = []
@@ -87,7 +84,7 @@ class Collector:
             info = os.stat(path)
         except FileNotFoundError:
             if os.path.islink(path):
-                self._unread(path, shown, str(link_broken()))
+                self.unread(path, shown, str(link_broken()))
             else:
                 self.collected.errors.append(SourceError(argument, "no such file or directory"))
             return
@@ -99,7 +96,7 @@ class Collector:
             return
         real = os.path.realpath(path)
         if os.path.islink(path) and not self._inside(real, os.path.realpath(os.path.dirname(path))):
-            self._unread(real, shown, str(link_out_of_tree(_link_text(path))))
+            self.unread(real, shown, str(link_out_of_tree(_link_text(path))))
             return
         self._file(real, shown, path, shown, explicit=True, mode=info.st_mode)
 
@@ -142,14 +139,8 @@ class Collector:
         stack = [(real_root, shown_root, reach_root, reach_shown_root)]
         while stack:
             directory, shown_dir, reach_dir, reach_shown_dir = stack.pop()
-            try:
-                entries = sorted(os.scandir(directory), key=_entry_name, reverse=True)
-            except OSError:
-                continue
-            for entry in entries:
+            for entry in _entries(directory):
                 name = entry.name
-                if name == ".git":
-                    continue
                 shown = _join(shown_dir, name)
                 if reach_dir is directory:  # not below a followed link: one path serves for both
                     reach, reach_shown = entry.path, shown
@@ -181,7 +172,7 @@ class Collector:
             ):
                 outside = target is not None or not self._inside(os.path.realpath(link.real))
                 problem = link_out_of_tree(_link_text(link.real)) if outside else link_broken()
-                self._unread(link.real, link.shown, str(problem))
+                self.unread(link.real, link.shown, str(problem))
             return
         is_dir = os.path.isdir(target)
         if not is_dir and not _yaml_named(link.real):
@@ -212,7 +203,7 @@ class Collector:
         if not explicit and self.skip(reach, reach_shown, False, parents_checked):
             return
         if mode is not None and not stat.S_ISREG(mode):
-            self._unread(real, shown, str(not_regular(mode)))
+            self.unread(real, shown, str(not_regular(mode)))
             return
         self.seen.add(real)
         collected = self.collected
@@ -225,26 +216,7 @@ class Collector:
         except OSError as err:
             collected.errors.append(SourceError(shown, f"cannot read file: {err.strerror or err}"))
             return
-        if (
-            not mentions_k0s(raw)
-            and not named_like_k0s(reach_shown)
-            and (reach_shown is shown or not named_like_k0s(shown))
-        ):
-            if explicit and self.prefilter_named:
-                collected.files_seen -= 1  # a named file outside our concern is not counted as read
-                return
-            if not explicit:
-                collected.files_prefiltered += 1
-                return
-        raw, encoding = as_utf8(raw)
-        collected.sources.append(Source(shown, raw, explicit, encoding=encoding))
-
-    def _unread(self, key: str, shown: str, message: str) -> None:
-        if key in self.seen:
-            return
-        self.seen.add(key)
-        self.collected.files_seen += 1
-        self.collected.unread.append(SourceError(shown, message))
+        self.keep(raw, shown, explicit, *((reach_shown,) if reach_shown is shown else (reach_shown, shown)))
 
     # --- where things are ----------------------------------------------------------------------------
 
@@ -277,14 +249,8 @@ def glob_matches(argument: str, cwd: Path) -> tuple[str, list[Match]]:
     stack = [(start, real_start, prefix, 0)]
     while stack:
         directory, real_dir, rel, level = stack.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
-            continue
-        for entry in entries:
+        for entry in _entries(directory):
             name = entry.name
-            if name == ".git":
-                continue
             path = f"{rel}/{name}" if rel or literal else name
             real = real_dir + os.sep + name
             if regex.fullmatch(path):
@@ -298,6 +264,14 @@ def glob_matches(argument: str, cwd: Path) -> tuple[str, list[Match]]:
                 stack.append((entry.path, real, path, level + 1))
     found.sort(key=lambda match: match[0].split(os.sep))
     return real_start, found
+
+
+def _entries(directory: str) -> list[os.DirEntry[str]]:
+    """A folder's entries but `.git`, by name, last first: a walk pops them in order."""
+    try:
+        return sorted((e for e in os.scandir(directory) if e.name != ".git"), key=_entry_name, reverse=True)
+    except OSError:
+        return []
 
 
 def _mode(entry: os.DirEntry[str]) -> int:
