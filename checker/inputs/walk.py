@@ -141,6 +141,8 @@ class Collector(Recorder):
             directory, shown_dir, reach_dir, reach_shown_dir = stack.pop()
             for entry in _entries(directory):
                 name = entry.name
+                if name == ".git":
+                    continue
                 shown = _join(shown_dir, name)
                 if reach_dir is directory:  # not below a followed link: one path serves for both
                     reach, reach_shown = entry.path, shown
@@ -251,6 +253,8 @@ def glob_matches(argument: str, cwd: Path) -> tuple[str, list[Match]]:
         directory, real_dir, rel, level = stack.pop()
         for entry in _entries(directory):
             name = entry.name
+            if name == ".git":
+                continue
             path = f"{rel}/{name}" if rel or literal else name
             real = real_dir + os.sep + name
             if regex.fullmatch(path):
@@ -267,9 +271,9 @@ def glob_matches(argument: str, cwd: Path) -> tuple[str, list[Match]]:
 
 
 def _entries(directory: str) -> list[os.DirEntry[str]]:
-    """A folder's entries but `.git`, by name, last first: a walk pops them in order."""
+    """A folder's entries by name, last first: a walk pops them in order."""
     try:
-        return sorted((e for e in os.scandir(directory) if e.name != ".git"), key=_entry_name, reverse=True)
+        return sorted(os.scandir(directory), key=_entry_name, reverse=True)
     except OSError:
         return []
 
