@@ -239,3 +239,14 @@ def test_working_tree_encoding_in_gitattributes_is_read_in_both_modes(tmp_path: 
     same = run_cli(*_check("."), "--diff-base", "HEAD", cwd=root)
     assert_survived(same, exit_code=0)
     assert "K0S102" not in same.stdout, same.stdout
+
+
+def test_fix_leaves_a_decoded_utf16_file_alone(tmp_path: Path) -> None:
+    # the check reads it decoded; writing the fix back as UTF-8 would change its encoding under git
+    wide = tmp_path / "clusters" / "wide" / "k0s.yaml"
+    wide.parent.mkdir(parents=True)
+    original = _stale("wide").encode("utf-16-le")
+    wide.write_bytes(original)
+    done = run_cli("fix", "clusters", "--k0s-version", "1.30", cwd=tmp_path)
+    assert_survived(done, exit_code=1, names=["clusters/wide/k0s.yaml", "UTF-16-LE text"])
+    assert wide.read_bytes() == original
