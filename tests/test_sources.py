@@ -21,7 +21,7 @@ def test_directories_are_walked_recursively_and_prefiltered(tmp_path: Path) -> N
     assert collected.files_prefiltered == 2
 
 
-def test_git_directory_and_escaping_symlinks_are_skipped(tmp_path: Path) -> None:
+def test_git_directory_is_skipped_and_links_out_of_the_repository_are_reported(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     write(repo, ".git/config.yaml", K0S)
     write(repo, "real/k0s.yaml", K0S)
@@ -30,8 +30,11 @@ def test_git_directory_and_escaping_symlinks_are_skipped(tmp_path: Path) -> None
     os.symlink(outside.parent, repo / "dir-out")
     os.symlink(repo / "real" / "k0s.yaml", repo / "link-in.yaml")
     collected = collect([str(repo)], cwd=tmp_path)
-    paths = sorted(s.path for s in collected.sources)
-    assert paths == ["repo/real/k0s.yaml"]  # the in-tree link repeats a file already read
+    assert [s.path for s in collected.sources] == ["repo/real/k0s.yaml"]  # the in-tree link: the same file
+    assert sorted((e.path, e.message.split(" (")[0]) for e in collected.unread) == [
+        ("repo/dir-out", "symlink leads out of the repository"),
+        ("repo/link-out.yaml", "symlink leads out of the repository"),
+    ]
 
 
 def test_globs_ignores_and_explicit_files(tmp_path: Path) -> None:
@@ -81,9 +84,82 @@ def test_utf16_files_pass_the_prefilter(tmp_path: Path) -> None:
     assert [s.path for s in collected.sources] == ["a/k0s.yaml"]
 
 
-def test_globs_do_not_follow_symlinks(tmp_path: Path) -> None:
+def test_globs_report_links_out_of_the_repository(tmp_path: Path) -> None:
     outside = write(tmp_path, "outside/secret.yaml", K0S)
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
     write(tmp_path, "repo/real.yaml", K0S)
     os.symlink(outside, tmp_path / "repo" / "link.yaml")
     collected = collect(["repo/*.yaml"], cwd=tmp_path)
     assert [s.path for s in collected.sources] == ["repo/real.yaml"]
+    assert [e.path for e in collected.unread] == ["repo/link.yaml"]
+
+
+def _linked_tree(root: Path, outside: Path) -> None:
+    write(root, "clusters/a/k0s.yaml", K0S)
+    write(root, "notes/stale.txt", K0S)
+    write(root, "vendor/b/k0s.yaml", K0S)
+    write(outside, "k0s.yaml", K0S)
+    os.symlink("../notes/stale.txt", root / "clusters" / "k0s.yaml")  # a YAML name for a text file
+    os.symlink("../vendor/b", root / "clusters" / "b")  # a cluster folder in an excluded folder
+    os.symlink(".", root / "clusters" / "a" / "loop")
+    os.symlink(str(outside / "k0s.yaml"), root / "clusters" / "out.yaml")
+    os.symlink(str(outside), root / "clusters" / "outdir")
+    os.symlink("gone.yaml", root / "clusters" / "broken.yaml")
+    os.symlink("a/k0s.yaml", root / "clusters" / "same.yaml")
+
+
+def test_links_are_followed_and_reported_alike_in_the_working_tree_and_in_git(tmp_path: Path) -> None:
+    from checker.inputs.gitsource import collect_from_git, open_revision
+    from conftest import git
+
+    root = tmp_path / "repo"
+    _linked_tree(root, tmp_path / "outside")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "links")
+    for arguments in (["."], ["clusters"], ["clusters/**"], ["clusters/*.yaml"]):
+        from_disk = collect(arguments, ignore=["vendor"], cwd=root)
+        revision = open_revision(root, "HEAD")
+        try:
+            from_git = collect_from_git(revision, arguments, ignore=["vendor"], cwd=root)
+        finally:
+            revision.close()
+        assert [(s.path, s.raw) for s in from_disk.sources] == [(s.path, s.raw) for s in from_git.sources]
+        assert from_disk.unread == from_git.unread, arguments
+        assert from_disk.files_seen == from_git.files_seen, arguments
+    assert [s.path for s in from_disk.sources] == ["notes/stale.txt", "clusters/a/k0s.yaml"]
+    whole = collect(["."], ignore=["vendor"], cwd=root)
+    assert [s.path for s in whole.sources] == ["clusters/a/k0s.yaml", "notes/stale.txt", "vendor/b/k0s.yaml"]
+    assert sorted((e.path, e.message.split(" (")[0].split(";")[0]) for e in whole.unread) == [
+        ("clusters/broken.yaml", "symlink leads nowhere"),
+        ("clusters/out.yaml", "symlink leads out of the repository"),
+        ("clusters/outdir", "symlink leads out of the repository"),
+    ]
+
+
+def test_the_prefilter_sees_through_case_folding_escapes_and_wide_encodings(tmp_path: Path) -> None:
+    spellings = {
+        "kelvin.yaml": "apiVersion: \u212a0s.k0sproject.io/v1beta1\n".replace(
+            "k0sproject", "\u212a0sproject"
+        ),
+        "long-s.yaml": "apiVersion: K0\u017f.K0\u017fproject.io/v1beta1\n",
+        "hex.yaml": 'apiVersion: "\\x6b0\\x73.\\x4B0Sproject.io/v1beta1"\n',
+        "unicode.json": '{"apiVersion": "\\u006b0s.\\u006b0sproject.io/v1beta1"}\n',
+        "joined.yaml": 'apiVersion: "k\\\n  0s.k\\\n  0sproject.io/v1beta1"\n',
+    }
+    for name, text in spellings.items():
+        write(tmp_path, f"a/{name}", text)
+    (tmp_path / "a" / "utf32.yaml").write_bytes(K0S.encode("utf-32-le"))
+    (tmp_path / "a" / "utf16-bom.yaml").write_bytes(K0S.encode("utf-16"))
+    write(tmp_path, "a/ordinary.yaml", 'kind: ConfigMap\ndata: {timeout: 30s, msg: "a\\nb\\t\\u00e9"}\n')
+    collected = collect(["a"], cwd=tmp_path)
+    assert sorted(s.path.split("/")[1] for s in collected.sources) == sorted(
+        [*spellings, "utf32.yaml", "utf16-bom.yaml"]
+    )
+    assert collected.files_prefiltered == 1  # the ordinary file: escapes and durations are no reason
+    wide = {s.path: s for s in collected.sources if s.encoding != "utf-8"}
+    assert {path: s.encoding for path, s in wide.items()} == {
+        "a/utf32.yaml": "utf-32-le",
+        "a/utf16-bom.yaml": "utf-16-le",
+    }
+    assert all(s.raw == K0S.encode() for s in wide.values())  # handed on decoded, as UTF-8

@@ -12,21 +12,24 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from checker.inputs.globs import glob_pattern, has_wildcard, literal_prefix
+from checker.inputs.reading import link_broken, link_out_of_tree, may_name_a_folder_or_yaml, too_big
 from checker.inputs.roots import Tree as WorkTree
 from checker.inputs.sources import (
     STDIN,
     YAML_SUFFIXES,
     Collected,
     Exclude,
-    Source,
+    Recorder,
+    SourceError,
     display_path,
-    mentions_k0s,
 )
+from checker.inputs.yamldoc import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from git import Blob, Commit, Repo, Tree
@@ -185,103 +188,6 @@ def _first_line(err: Exception) -> str:
     return text[0] if text else type(err).__name__
 
 
-def _walk(tree: Tree, skip: Callable[[str], bool]) -> Iterator[Blob]:
-    """The YAML blobs below a tree, in exactly the order ``sources`` walks a directory.
-
-    Skips ignored directories without descending into them, symlinks and submodules.
-    """
-    from git import Blob, Tree
-
-    stack = [tree]
-    while stack:
-        current = stack.pop()
-        entries: list[Blob | Tree] = [*current.trees, *current.blobs]
-        for item in sorted(entries, key=lambda entry: entry.name, reverse=True):
-            if isinstance(item, Tree):
-                if not skip(str(item.path)):
-                    stack.append(item)
-            elif (
-                isinstance(item, Blob)
-                and item.mode != _SYMLINK_MODE
-                and item.name.lower().endswith(YAML_SUFFIXES)
-            ):
-                yield item
-
-
-def glob_pattern(pattern: str) -> re.Pattern[str]:
-    """A regular expression for a ``glob.glob(..., recursive=True)`` pattern over "/" paths.
-
-    ``*`` and ``?`` stay within one path component, ``**`` spans any number of them, and a
-    wildcard at the start of a component does not match a leading dot (glob skips hidden files).
-    """
-    parts = pattern.split("/")
-    out: list[str] = []
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            out.append(r"(?:[^/.][^/]*(?:/[^/.][^/]*)*)?" if last else r"(?:[^/.][^/]*/)*")
-            continue
-        piece = r"(?!\.)" if part[:1] in ("*", "?", "[") else ""
-        i = 0
-        while i < len(part):
-            char = part[i]
-            if char == "*":
-                piece += "[^/]*"
-            elif char == "?":
-                piece += "[^/]"
-            elif char == "[":
-                piece, i = _char_class(part, i, piece)
-            else:
-                piece += re.escape(char)
-            i += 1
-        out.append(piece if last else piece + "/")
-    return re.compile("".join(out))
-
-
-def _char_class(part: str, i: int, piece: str) -> tuple[str, int]:
-    """``[abc]`` / ``[!abc]`` starting at ``part[i]``; a ``[`` without its ``]`` is a plain character."""
-    j = i + 1
-    if part[j : j + 1] == "!":
-        j += 1
-    if part[j : j + 1] == "]":
-        j += 1
-    end = part.find("]", j)
-    if end < 0:
-        return piece + re.escape("["), i
-    body = part[i + 1 : end].replace("\\", "\\\\")
-    if body.startswith("!"):
-        body = "^" + body[1:]
-    elif body.startswith("^"):
-        body = "\\" + body
-    return piece + "[" + body + "]", end
-
-
-def _all_paths(tree: Tree) -> Iterator[tuple[str, bool]]:
-    """Every (path, is_directory) below a tree; submodules and symlinks left out.
-
-    As in ``sources.collect``, a pattern is a walk: it never reads a file through a link.
-    """
-    stack = [tree]
-    while stack:
-        current = stack.pop()
-        for sub in current.trees:
-            yield str(sub.path), True
-            stack.append(sub)
-        for blob in current.blobs:
-            if blob.mode != _SYMLINK_MODE:
-                yield str(blob.path), False
-
-
-def _literal_prefix(pattern: str) -> str:
-    """The directories of a pattern before its first wildcard: where to start looking."""
-    literal: list[str] = []
-    for part in pattern.split("/")[:-1]:
-        if any(ch in part for ch in "*?["):
-            break
-        literal.append(part)
-    return "/".join(literal)
-
-
 def collect_from_git(
     revision: Revision,
     arguments: Iterable[str],
@@ -295,69 +201,176 @@ def collect_from_git(
     revision holds what git tracks, so there is no `.gitignore` to apply. A path that does not
     exist at the revision is no error: the change under review adds it.
     """
-    from git import Blob, Tree
-
     cwd = cwd or Path.cwd()
     here = revision.relative(cwd)
     collected = Collected(tree=WorkTree(str(revision.root), os.path.realpath(cwd), True))
-    seen: set[str] = set()
-    patterns = [e for e in (Exclude(here, tuple(ignore), anywhere=True), *excludes) if e.patterns]
-
-    def shown(rel: str) -> str:
-        return display_path(cwd / posixpath.relpath(rel, here or "."), cwd)
-
-    def excluded(rel: str) -> bool:
-        return any(e.matches(rel, shown(rel)) for e in patterns)
-
-    def add(blob: Blob, rel: str, explicit: bool, key: str | None = None) -> None:
-        # as in sources.collect: a named file counts once however it is reached (links included)
-        key = key or rel
-        if key in seen:
-            return
-        seen.add(key)
-        display = shown(rel)
-        if not explicit and excluded(rel):
-            return
-        collected.files_seen += 1
-        raw = blob.data_stream.read()
-        if not explicit and not mentions_k0s(raw):
-            collected.files_prefiltered += 1
-            return
-        collected.sources.append(Source(display, raw, explicit))
-
-    def add_tree(tree: Tree) -> None:
-        for blob in _walk(tree, excluded):
-            add(blob, str(blob.path), explicit=False)
-
+    collector = _GitCollector(revision, collected, cwd, here, ignore, excludes)
     for argument in arguments:
         if argument == STDIN:
             raise GitSourceError("stdin (-) has no base revision to compare with")
-        if any(ch in argument for ch in "*?["):
-            if os.path.isabs(argument):
-                pattern = os.path.relpath(argument, revision.root).replace(os.sep, "/")
-            else:
-                pattern = posixpath.normpath(posixpath.join(here, argument))
-            regex = glob_pattern(pattern)
-            start = revision.entry(_literal_prefix(pattern))
-            if not isinstance(start, Tree):
-                continue
-            matches = sorted(
-                (p for p in _all_paths(start) if regex.fullmatch(p[0])), key=lambda p: p[0].split("/")
-            )
-            for rel, is_directory in matches:
-                _, item = revision.resolve(rel)
-                if is_directory and isinstance(item, Tree):
-                    add_tree(item)
-                elif isinstance(item, Blob) and rel.lower().endswith(YAML_SUFFIXES):
-                    add(item, rel, explicit=False)
-            continue
-        rel = revision.relative(cwd, argument)
-        target, item = revision.resolve(rel)
-        if isinstance(item, Tree):
-            add_tree(item)
-        elif isinstance(item, Blob):
-            add(item, rel, explicit=True, key=target)
+        if has_wildcard(argument):
+            collector.glob(argument)
+        else:
+            collector.named(argument)
     return collected
+
+
+class _GitCollector(Recorder):
+    """``checker.inputs.walk.Collector`` over a revision's trees: the same order, the same links
+    followed (inside the repository, once, under their real path), the same ones reported."""
+
+    def __init__(
+        self,
+        revision: Revision,
+        collected: Collected,
+        cwd: Path,
+        here: str,
+        ignore: Sequence[str],
+        excludes: Sequence[Exclude],
+    ) -> None:
+        super().__init__(collected)
+        self.revision = revision
+        self.cwd = cwd
+        self.here = here
+        self.patterns = [e for e in (Exclude(here, tuple(ignore), anywhere=True), *excludes) if e.patterns]
+        self.walked: set[str] = set()
+        self.links: list[tuple[Blob, str]] = []  # (the link, the path it was reached by)
+
+    def shown(self, rel: str) -> str:
+        return display_path(self.cwd / posixpath.relpath(rel, self.here or "."), self.cwd)
+
+    def excluded(self, rel: str) -> bool:
+        return any(e.matches(rel, self.shown(rel)) for e in self.patterns)
+
+    def named(self, argument: str) -> None:
+        from git import Blob, Tree
+
+        rel = self.revision.relative(self.cwd, argument)
+        target, item = self.revision.resolve(rel)
+        if isinstance(item, Tree):
+            self.walk(item, rel, rel)
+        elif isinstance(item, Blob):
+            self._file(item, target, rel, explicit=True, shown_as=rel)
+        elif isinstance(link := self._link_at(rel), Blob):
+            self.unread(rel, self.shown(rel), _link_problem(target, link))
+
+    def walk(self, tree: Tree, reach_root: str, shown_root: str) -> None:
+        self._walk(tree, reach_root, shown_root)
+        self._follow_links()
+
+    def glob(self, argument: str) -> None:
+        from git import Blob, Tree
+
+        if os.path.isabs(argument):
+            pattern = os.path.relpath(argument, self.revision.root).replace(os.sep, "/")
+        else:
+            pattern = posixpath.normpath(posixpath.join(self.here, argument))
+        regex = glob_pattern(pattern)
+        start = self.revision.entry(literal_prefix(pattern))
+        if not isinstance(start, Tree):
+            return
+        for rel, item in sorted(_matches(start, regex), key=lambda match: match[0].split("/")):
+            if isinstance(item, Tree):
+                if not self.excluded(rel):
+                    self.walk(item, rel, rel)
+            elif item.mode == _SYMLINK_MODE:
+                self.links.append((item, rel))
+            elif isinstance(item, Blob) and rel.lower().endswith(YAML_SUFFIXES):
+                self._file(item, rel, rel, shown_as=rel)
+        self._follow_links()
+
+    def _walk(self, tree: Tree, reach_root: str, shown_root: str) -> None:
+        """The YAML blobs below a tree, in exactly the order ``walk.Collector`` walks a folder."""
+        from git import Blob, Tree
+
+        if str(tree.path) in self.walked:
+            return
+        self.walked.add(str(tree.path))
+        stack = [(tree, reach_root, shown_root)]
+        while stack:
+            current, reach_dir, shown_dir = stack.pop()
+            entries: list[Blob | Tree] = [*current.trees, *current.blobs]
+            for item in sorted(entries, key=lambda entry: entry.name, reverse=True):
+                reach = _join(reach_dir, item.name)
+                shown = _join(shown_dir, item.name)
+                if isinstance(item, Tree):
+                    if not self.excluded(reach):
+                        stack.append((item, reach, shown))
+                elif not isinstance(item, Blob):
+                    continue
+                elif item.mode == _SYMLINK_MODE:
+                    self.links.append((item, reach))
+                elif item.name.lower().endswith(YAML_SUFFIXES):
+                    self._file(item, str(item.path), reach, shown_as=shown)
+
+    def _follow_links(self) -> None:
+        from git import Tree
+
+        while self.links:
+            link, reach = self.links.pop(0)
+            target, item = self.revision.resolve(str(link.path))
+            if item is None:
+                if may_name_a_folder_or_yaml(link.name, YAML_SUFFIXES) and not self.excluded(reach):
+                    self.unread(str(link.path), self.shown(str(link.path)), _link_problem(target, link))
+                continue
+            if isinstance(item, Tree):
+                if not self.excluded(reach):
+                    self._walk(item, reach, target)
+            elif link.name.lower().endswith(YAML_SUFFIXES) and not self.excluded(reach):
+                self._file(item, target, reach)
+
+    def _link_at(self, rel: str) -> Blob | None:
+        """The symlink at ``rel`` itself (its folders' links followed), if that is what is there."""
+        from git import Blob
+
+        item = self.revision.entry(posixpath.dirname(rel))
+        try:
+            entry = item / posixpath.basename(rel) if item is not None else None
+        except (KeyError, TypeError):
+            return None
+        return entry if isinstance(entry, Blob) and entry.mode == _SYMLINK_MODE else None
+
+    def _file(self, blob: Blob, real: str, reach: str, *, explicit: bool = False, shown_as: str = "") -> None:
+        """Read one blob (``real`` is its path, ``shown_as`` the path to show it by: the real one
+        unless it was named or walked from a named folder) unless it was read already."""
+        if real in self.seen:
+            return
+        if not explicit and self.excluded(reach):
+            return
+        self.seen.add(real)
+        display = self.shown(shown_as or real)
+        collected = self.collected
+        collected.files_seen += 1
+        if blob.size > MAX_FILE_BYTES:
+            collected.unread.append(SourceError(display, str(too_big(blob.size))))
+            return
+        self.keep(blob.data_stream.read(), display, explicit, reach, real)
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def _link_problem(target: str, link: Blob) -> str:
+    if target.startswith("/") or target == ".." or target.startswith("../"):
+        text = link.data_stream.read().decode("utf-8", errors="replace")
+        return str(link_out_of_tree(text))
+    return str(link_broken())
+
+
+def _matches(tree: Tree, regex: re.Pattern[str]) -> Iterator[tuple[str, Blob | Tree]]:
+    """What a pattern matches below a tree, never through a link; a matched folder is not entered."""
+    stack = [tree]
+    while stack:
+        current = stack.pop()
+        for sub in current.trees:
+            if regex.fullmatch(str(sub.path)):
+                yield str(sub.path), sub
+            else:
+                stack.append(sub)
+        for blob in current.blobs:
+            if regex.fullmatch(str(blob.path)):
+                yield str(blob.path), blob
 
 
 def export_directory(revision: Revision, rel: str, destination: Path) -> int:

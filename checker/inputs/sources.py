@@ -1,17 +1,21 @@
-"""Where the bytes come from: paths, directories, globs, stdin; ignore rules; the cheap pre-filter."""
+"""Where the bytes come from: paths, directories, globs, stdin; ignore rules; what was read.
+
+The walk itself (links, globs, reading each file once) is ``checker.inputs.walk``."""
 
 from __future__ import annotations
 
 import fnmatch
-import glob
-import operator
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from checker.inputs.globs import has_wildcard, literal_prefix
+from checker.inputs.prefilter import as_utf8, mentions_k0s
 from checker.inputs.roots import STDIN_LABEL, Tree, under
+
+__all__ = ["mentions_k0s"]  # the pre-filter, where its users look for it
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
@@ -25,6 +29,7 @@ class Source:
     raw: bytes
     explicit: bool = False
     context: bool = False  # read only for its cluster's sake (checker.workflows.context): not reported on
+    encoding: str = "utf-8"  # what the file was written in; ``raw`` is always UTF-8 (or undecodable)
 
 
 @dataclass(frozen=True)
@@ -41,16 +46,38 @@ class Collected:
     files_prefiltered: int = 0
     tree: Tree | None = None  # where the run stands: canonical names of the sources come from it
     context_files: int = 0  # sources read as context of the named ones (not counted in files_seen)
+    unread: list[SourceError] = field(default_factory=list)  # found but not read: K0S001 findings
 
 
-def mentions_k0s(raw: bytes) -> bool:
-    """The pre-filter: every k0s, k0sctl and autopilot document names its apiVersion with "k0s" in it;
-    a file without those three letters cannot be one of ours (or a near-miss of one), so it is not
-    parsed at all. This is what keeps a repository of ten thousand ordinary manifests cheap."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True  # UTF-16 text: the bytes of "k0s" are interleaved with zeros, so parse it
-    # Four memchr-fast substring tests beat one regex: durations like "30s" make "0s" common.
-    return b"k0s" in raw or b"K0s" in raw or b"k0S" in raw or b"K0S" in raw
+class Recorder:
+    """What both collections (the working tree, ``checker.inputs.walk``, and a git revision,
+    ``checker.inputs.gitsource``) do with a file they found: report it unread, or pass it through
+    the pre-filter and keep its bytes. ``seen`` holds the real paths recorded, each once."""
+
+    def __init__(self, collected: Collected, prefilter_named: bool = False) -> None:
+        self.collected = collected
+        self.prefilter_named = prefilter_named
+        self.seen: set[str] = set()
+
+    def unread(self, key: str, shown: str, message: str) -> None:
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.collected.files_seen += 1
+        self.collected.unread.append(SourceError(shown, message))
+
+    def keep(self, raw: bytes, shown: str, explicit: bool, *names: str) -> None:
+        """A file read (and counted): kept when it could be ours, by content or by one of ``names``."""
+        collected = self.collected
+        if not mentions_k0s(raw) and not any(map(named_like_k0s, names)):
+            if explicit and self.prefilter_named:
+                collected.files_seen -= 1  # a named file outside our concern is not counted as read
+                return
+            if not explicit:
+                collected.files_prefiltered += 1
+                return
+        raw, encoding = as_utf8(raw)
+        collected.sources.append(Source(shown, raw, explicit, encoding=encoding))
 
 
 #: File names people give k0s and k0sctl configurations. Such a file is read even when it never
@@ -60,7 +87,9 @@ K0S_CONFIG_STEMS = frozenset({"k0s", "k0sctl", "k0s-config", "k0sctl-config", "k
 
 
 def named_like_k0s(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1].lower()
+    name = path[path.rfind("/") + 1 :].lower()
+    if "k0s" not in name:  # every name in K0S_CONFIG_STEMS has it; asked for every file of a walk
+        return False
     stem, dot, suffix = name.rpartition(".")
     return bool(dot) and f".{suffix}" in YAML_SUFFIXES and stem in K0S_CONFIG_STEMS
 
@@ -136,60 +165,6 @@ def _skipper(
     return skip
 
 
-_entry_name = operator.attrgetter("name")
-
-
-def _join(shown: str, name: str) -> str:
-    return name if shown in ("", ".") else f"{shown}/{name}"
-
-
-def _walk(
-    root: str, shown_root: str, skip: Callable[[str, str, bool, bool], bool]
-) -> Iterator[tuple[str, str]]:
-    """(absolute path, display path) of the YAML files below root, in sorted order.
-
-    Skips .git, ignored directories (without descending into them) and every symlink: links out of
-    the tree are never followed, and links inside it point at files the walk reads at their real
-    path anyway. Paths are built as strings: this runs for every file of a large repository.
-    """
-    stack = [(root, shown_root)]
-    while stack:
-        directory, shown_dir = stack.pop()
-        try:
-            entries = sorted(os.scandir(directory), key=_entry_name, reverse=True)
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry.name
-            if name == ".git" or entry.is_symlink():
-                continue
-            shown = _join(shown_dir, name)
-            if entry.is_dir(follow_symlinks=False):
-                if not skip(entry.path, shown, True, True):
-                    stack.append((entry.path, shown))
-            elif name.lower().endswith(YAML_SUFFIXES):
-                yield entry.path, shown
-
-
-def _expand(argument: str, cwd: Path) -> list[Path] | None:
-    if any(ch in argument for ch in "*?["):
-        return sorted(cwd / p for p in glob.glob(argument, root_dir=cwd, recursive=True))
-    return None
-
-
-def _read(path: str) -> bytes:
-    # os-level reads: no buffered file object per file, which shows on ten thousand files.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        chunks = [os.read(fd, max(size, 1) + 1)]
-        while chunks[-1]:
-            chunks.append(os.read(fd, 1 << 20))
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def collect(
     arguments: Iterable[str],
     ignore: Sequence[str] = (),
@@ -207,70 +182,27 @@ def collect(
     the same pre-filter as walked files (pre-commit names every staged YAML file, Helm templates too).
     ``ignore`` holds patterns relative to the current directory (``--exclude``), ``excludes`` those
     written elsewhere (`.k0s-policy.yaml`). Found files (walks and globs) that match one, or that git
-    ignores (``gitignore``), are not read; a file named on the command line always is.
+    ignores (``gitignore``), are not read; a file named on the command line always is. Files that are
+    found but not read (not regular files, over the size limit, links out of the tree) are listed in
+    ``unread``, to be reported.
     """
+    from checker.inputs.walk import Collector  # the walk builds on this module's types
+
     cwd = cwd or Path.cwd()
     arguments = list(arguments)
     tree = tree or Tree.find(start_of(arguments, cwd), cwd)
     collected = Collected(tree=tree)
-    seen: set[str] = set()
-    here = tree.here
-    skip = _skipper(tree, [Exclude(here, tuple(ignore), anywhere=True), *excludes], gitignore)
-
-    def add(path: str, shown: str, explicit: bool, walked: bool = False) -> None:
-        # Walks never follow links, so the absolute path identifies a file; only arguments may be links.
-        key = os.path.realpath(path) if explicit else os.path.abspath(path)
-        if key in seen:
-            return
-        seen.add(key)
-        if not explicit and skip(path, shown, False, walked):
-            return
-        collected.files_seen += 1
-        try:
-            raw = _read(path)
-        except OSError as err:
-            collected.errors.append(SourceError(shown, f"cannot read file: {err.strerror or err}"))
-            return
-        if not mentions_k0s(raw) and not named_like_k0s(shown):
-            if explicit and prefilter_named:
-                collected.files_seen -= 1  # a named file outside our concern is not counted as read
-                return
-            if not explicit:
-                collected.files_prefiltered += 1
-                return
-        collected.sources.append(Source(shown, raw, explicit))
-
-    def add_tree(directory: Path) -> None:
-        shown_root = display_path(directory, cwd)
-        for path, shown in _walk(str(directory), shown_root, skip):
-            add(path, shown, explicit=False, walked=True)
-
+    skip = _skipper(tree, [Exclude(tree.here, tuple(ignore), anywhere=True), *excludes], gitignore)
+    collector = Collector(collected, tree, cwd, skip, prefilter_named)
     for argument in arguments:
         if argument == STDIN:
             data = stdin if stdin is not None else sys.stdin.buffer.read()
             collected.files_seen += 1
             collected.sources.append(Source(STDIN_LABEL, data, True))
-            continue
-        expanded = _expand(argument, cwd)
-        if expanded is not None:
-            if not expanded:
-                collected.errors.append(SourceError(argument, "no file matches this pattern"))
-            for path in expanded:
-                if path.is_symlink():
-                    continue  # a pattern is a walk: links are not followed (name the file to read it)
-                if path.is_dir():
-                    if not skip(str(path), display_path(path, cwd), True, False):
-                        add_tree(path)
-                elif path.suffix.lower() in YAML_SUFFIXES:
-                    add(str(path), display_path(path, cwd), explicit=False)
-            continue
-        path = cwd / argument
-        if path.is_dir():
-            add_tree(path)
-        elif path.exists() or path.is_symlink():
-            add(str(path), display_path(path, cwd), explicit=True)
+        elif has_wildcard(argument):
+            collector.glob(argument)
         else:
-            collected.errors.append(SourceError(argument, "no such file or directory"))
+            collector.named(argument)
     return collected
 
 
@@ -280,13 +212,7 @@ def start_of(arguments: Sequence[str], cwd: Path) -> str:
     for argument in arguments:
         if argument == STDIN:
             return "."
-        if any(ch in argument for ch in "*?["):
-            # the literal directories before the first wildcard
-            literal = []
-            for part in argument.split("/")[:-1]:
-                if any(ch in part for ch in "*?["):
-                    break
-                literal.append(part)
-            return "/".join(literal) or "."
+        if has_wildcard(argument):
+            return literal_prefix(argument) or "."
         return argument if (cwd / argument).is_dir() else (os.path.dirname(argument) or ".")
     return "."

@@ -69,6 +69,9 @@ class Policies(Protocol):
     def evaluate(self, clusters: Sequence[Cluster]) -> tuple[list[Finding], list[str]]: ...
 
 
+_UNREAD = "What could not be read here was not checked: no rule ran on it, so it can hide other problems."
+
+
 def run_check(
     collected: Collected,
     catalog: Catalog,
@@ -92,6 +95,10 @@ def run_check(
     suppressions: dict[str, dict[int, Suppression]] = {}
     documents_by_path: dict[str, list[Document]] = {}  # files with suppression comments: owner keys
     streams: list[tuple[bytes, ParsedFile]] = []  # stdin: findings move to the origin files
+    for unread in collected.unread:  # found but not read (checker.inputs.walk): never silence
+        findings.append(
+            Finding(YAML_ERROR.id, YAML_ERROR.severity, unread.message, unread.path, 1, 1, detail=_UNREAD)
+        )
 
     for source in collected.sources:
         try:
@@ -110,9 +117,7 @@ def run_check(
                     problem.path,
                     problem.mark.line,
                     problem.mark.column,
-                    detail=problem.detail
-                    or "What could not be read here was not checked: no rule ran on it, so it can hide "
-                    "other problems.",
+                    detail=problem.detail or _UNREAD,
                 )
             )
         if source.explicit and not source.raw.strip() and not parsed.problems and source.path != STDIN_LABEL:

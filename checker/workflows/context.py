@@ -15,7 +15,6 @@ A stream on stdin has no place in the tree and gets no context (its configuratio
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ from checker.inputs.sources import (
     display_path,
     mentions_k0s,
 )
+from checker.inputs.walk import glob_matches
 from checker.inputs.yamldoc import parse_bytes
 from checker.k0s.documents import K0sObject, Kind, classify
 
@@ -71,7 +71,7 @@ def add_context(
         if argument == STDIN:
             continue
         if any(ch in argument for ch in "*?["):
-            matches = [os.path.join(cwd, m) for m in glob.glob(argument, root_dir=cwd, recursive=True)]
+            matches = [path for path, _, _ in glob_matches(argument, cwd)[1]]  # never through a link
         else:
             matches = [os.path.join(cwd, argument)]
         for match in matches:

@@ -160,13 +160,16 @@ def plan(result: Result, collected: Collected, catalog: Catalog) -> FixPlan:
     by_path: dict[str, list[Target]] = {}
     for target in targets:
         by_path.setdefault(target.obj.path, []).append(target)
-    raw_by_path = {source.path: source.raw for source in collected.sources}
+    sources = {source.path: source for source in collected.sources}
     for path, file_targets in by_path.items():
-        raw = raw_by_path.get(path)
-        if raw is None:  # stdin: nothing to write back to
+        source = sources.get(path)
+        if source is None:  # stdin: nothing to write back to
             file_fix = FileFix(path, b"", problems=["input from stdin cannot be fixed in place"])
+        elif source.encoding != "utf-8":  # its bytes were decoded for the check; fixes write UTF-8
+            problem = f"left unchanged: the file is {source.encoding.upper()} text; remove the pins by hand"
+            file_fix = FileFix(path, b"", problems=[problem])
         else:
-            file_fix = edit_file(path, raw, file_targets)
+            file_fix = edit_file(path, source.raw, file_targets)
         fix_plan.files.append(file_fix)
     return fix_plan
 
