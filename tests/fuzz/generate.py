@@ -1,8 +1,9 @@
 """One fuzz input from (seed, index), deterministically: a seed file, its mutations, how it is checked.
 
 Input ``index`` has the primary family ``FAMILIES[index % len(FAMILIES)]``, so any run of a few hundred
-inputs exercises every family; every ``BIG_ROUND``-th round makes the slow-parsing families large (a
-megabyte scalar), where quadratic conversions show as hangs.
+inputs exercises every family; every ``BIG_ROUND``-th round makes the costly families large (megabyte
+scalars, where quadratic conversions show as hangs; alias bombs over the node limit, alone and before
+a real document), which keeps a long run's time bounded.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ NODE_FAMILIES = (
     "structure",
     "multi_doc",
     "injection",
+    "raw_fragment",
 )
 TEXT_FAMILIES = ("escape", "directives", "encoding", "bytes")
 FAMILIES = NODE_FAMILIES + TEXT_FAMILIES
-BIG_FAMILIES = ("sexagesimal", "big_int")
+BIG_FAMILIES = ("sexagesimal", "big_int", "alias_bomb", "multi_doc")
 BIG_ROUND = 16  # rounds 3, 19, 35, ... of the families are large
 MAX_PLAIN_BYTES = 4 * 1024 * 1024  # a small-input round that grows past this is rebuilt with fewer mutations
 
@@ -80,6 +82,7 @@ class FuzzInput:
     seed: str  # where the seed comes from
     mutations: list[str] = field(default_factory=list)
     verbose: bool = False
+    large: bool = False  # an input of a large round (BIG_ROUND)
     checked: bytes = b""  # config mode: the (unmutated) file that is checked
 
     def argv(self) -> list[str]:
@@ -131,7 +134,15 @@ class Corpus:
         mode = "config" if roll < 0.08 else "stdin" if roll < 0.18 else "tree"
         seed = rng.choice(self.seeds)
         made = FuzzInput(
-            index, family, mode, rng.choice(FORMATS), seed.name, b"", seed.origin, verbose=rng.random() < 0.3
+            index,
+            family,
+            mode,
+            rng.choice(FORMATS),
+            seed.name,
+            b"",
+            seed.origin,
+            verbose=rng.random() < 0.3,
+            large=big,
         )
         target = rng.choice(self.configs) if mode == "config" else seed
         if mode == "config":

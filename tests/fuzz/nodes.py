@@ -172,7 +172,7 @@ class Mutator:
         self.rng = rng
         self.raw = raw
         self.others = others
-        self.big = big  # the input may be large (a megabyte scalar): the slow-parsing classes
+        self.big = big  # a large round: megabyte scalars, bombs over the node limit
 
     def _replace(self, documents: list[Node], node: Node, want: Callable[[Slot], bool] = _value) -> str:
         slot = pick(self.rng, documents, want)
@@ -260,10 +260,11 @@ class Mutator:
 
     def alias_bomb(self, documents: list[Node]) -> str:
         if self.rng.random() < 0.5:
-            return "raw bomb at " + self._replace(documents, self.raw.node(values.alias_bomb(self.rng)))
+            bomb = self.raw.node(values.alias_bomb(self.rng, self.big))
+            return "raw bomb at " + self._replace(documents, bomb)
         node: Node = ScalarNode(STR, "lol")
-        width = self.rng.choice((3, 10))
-        for _ in range(self.rng.choice((6, 12, 20))):
+        width = self.rng.choice((3, 10)) if self.big else 3
+        for _ in range(self.rng.choice((6, 12, 20)) if self.big else self.rng.choice((3, 6))):
             node = SequenceNode(SEQ, [node] * width)
         return "node bomb at " + self._replace(documents, node)
 
@@ -398,8 +399,8 @@ class Mutator:
 
     def multi_doc(self, documents: list[Node]) -> str:
         roll = self.rng.random()
-        if roll < 0.3:  # a bomb first, a real document after it
-            documents.insert(0, self.raw.node(values.alias_bomb(self.rng)))
+        if roll < 0.3 or self.big:  # a bomb first, a real document after it
+            documents.insert(0, self.raw.node(values.alias_bomb(self.rng, self.big)))
             documents.extend(self.others())
             return "alias bomb, then documents"
         if roll < 0.5:
@@ -436,3 +437,6 @@ class Mutator:
                 slot.set(ScalarNode(STR, self.rng.choice(values.INJECTIONS)))
                 done.append("a key")
         return "injection at " + ", ".join(done)
+
+    def raw_fragment(self, documents: list[Node]) -> str:
+        return "raw fragment at " + self._replace(documents, self.raw.node(values.raw_fragment(self.rng)))

@@ -191,10 +191,14 @@ def deep_merge(rng: random.Random) -> str:
     return "{<<: " * depth + "{a: 1}" + "}" * depth
 
 
-def alias_bomb(rng: random.Random) -> str:
-    """Billion laughs: each level holds ``width`` aliases of the one below."""
-    width = rng.choice((2, 10))
-    levels = rng.choice((5, 9)) if width == 10 else rng.choice((10, 20, 30))
+def alias_bomb(rng: random.Random, over_limit: bool) -> str:
+    """Billion laughs: each level holds ``width`` aliases of the one below. Over the node limit it
+    costs the parser its whole node budget, so those stay in the large rounds."""
+    width = rng.choice((2, 10)) if over_limit else 3
+    if over_limit:
+        levels = rng.choice((5, 9)) if width == 10 else rng.choice((20, 30))
+    else:
+        levels = rng.choice((3, 5, 8))
     parts = [f"fz0: &fz0 [{', '.join(['lol'] * width)}]"]
     for level in range(1, levels):
         parts.append(f"fz{level}: &fz{level} [{', '.join([f'*fz{level - 1}'] * width)}]")
@@ -204,12 +208,11 @@ def alias_bomb(rng: random.Random) -> str:
 
 
 def raw_fragment(rng: random.Random) -> str:
-    """One of the fragments above, or a small broken one."""
+    """Deep nesting or merges, or a small broken fragment (bombs have their own family)."""
     return rng.choice(
         (
             lambda: deep_nesting(rng),
             lambda: deep_merge(rng),
-            lambda: alias_bomb(rng),
             lambda: "*fzundefined",
             lambda: "&fzanchor",
             lambda: "{<<: 1}",
