@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -48,9 +49,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"fuzz: {figures.inputs}/{total} inputs, {figures.crash_count} crashes, {len(figures.hangs)} hangs\n"
             )
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job starts with it ignored
+    signal.signal(signal.SIGTERM, _stop)
     figures = run_campaign(indexes, settings, corpus, progress)
     print("\n".join(figures.lines(settings, corpus)))
     return 1 if figures.crashes or figures.hangs else 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the campaign stops and prints the figures of what ran
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class Figures:
     cpu: dict[int, float] = field(default_factory=dict)
     peak_rss_kib: int = 0
     wall: float = 0.0
+    interrupted: bool = False  # stopped early (Ctrl-C, SIGTERM): the figures cover the inputs run
 
     @property
     def crash_count(self) -> int:
@@ -58,7 +59,7 @@ class Figures:
         out = [
             f"fuzz: seed {settings.seed}, {len(corpus.seeds)} seed files, {settings.workers} workers, "
             f"timeout {settings.timeout:g} CPU s + {settings.per_mib:g} s/MiB, wall time {self.wall:.1f} s",
-            f"inputs: {self.inputs}  crashes: {self.crash_count}  hangs: {len(self.hangs)}",
+            f"inputs: {self.inputs}{' (interrupted)' if self.interrupted else ''}  crashes: {self.crash_count}  hangs: {len(self.hangs)}",
             f"time per input: median {statistics.median(times) * 1000:.0f} ms wall, "
             f"{statistics.median(cpu) * 1000:.0f} ms CPU; max {times[-1]:.2f} s wall, {cpu[-1]:.2f} s CPU",
             f"peak RSS: {self.peak_rss_kib / 1024:.0f} MiB (largest worker)",
@@ -156,40 +157,54 @@ def run_campaign(
     started = time.monotonic()
     workers = [_Worker(corpus, settings, base / f"w{i}") for i in range(settings.workers)]
     try:
-        for worker in workers:
-            _feed(worker, pending, settings)
-        while any(w.index is not None for w in workers):
-            busy = [w for w in workers if w.index is not None]
-            wait_for = max(0.0, min(POLL, *(w.deadline - time.monotonic() for w in busy)))
-            ready = wait([w.conn for w in busy], timeout=wait_for)
-            for i, worker in enumerate(workers):
-                if worker.index is None:
-                    continue
-                if worker.conn in ready:
-                    try:
-                        message = worker.conn.recv()
-                    except (EOFError, OSError):
-                        code = worker.process.exitcode
-                        workers[i] = _replace(worker, corpus, settings, figures, f"worker died (exit {code})")
-                        _feed(workers[i], pending, settings)
-                        continue
-                    if message[0] == "start":
-                        worker.started(message[2], settings)
-                        continue
-                    _record(figures, message[1], corpus, settings)
-                    worker.index = None
-                    _feed(worker, pending, settings)
-                    if progress is not None:
-                        progress(figures)
-                elif worker.overran():
-                    workers[i] = _replace(worker, corpus, settings, figures, None)
-                    _feed(workers[i], pending, settings)
+        _serve_all(workers, pending, corpus, settings, figures, progress)
+    except KeyboardInterrupt:
+        figures.interrupted = True
     finally:
         for worker in workers:
             worker.stop()
         shutil.rmtree(base, ignore_errors=True)
     figures.wall = time.monotonic() - started
     return figures
+
+
+def _serve_all(
+    workers: list[_Worker],
+    pending: list[int],
+    corpus: Corpus,
+    settings: Settings,
+    figures: Figures,
+    progress: Callable[[Figures], None] | None,
+) -> None:
+    """Feed the workers until every input has an answer, replacing the ones that hang or die."""
+    for worker in workers:
+        _feed(worker, pending, settings)
+    while any(w.index is not None for w in workers):
+        busy = [w for w in workers if w.index is not None]
+        wait_for = max(0.0, min(POLL, *(w.deadline - time.monotonic() for w in busy)))
+        ready = wait([w.conn for w in busy], timeout=wait_for)
+        for i, worker in enumerate(workers):
+            if worker.index is None:
+                continue
+            if worker.conn in ready:
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):
+                    code = worker.process.exitcode
+                    workers[i] = _replace(worker, corpus, settings, figures, f"worker died (exit {code})")
+                    _feed(workers[i], pending, settings)
+                    continue
+                if message[0] == "start":
+                    worker.started(message[2], settings)
+                    continue
+                _record(figures, message[1], corpus, settings)
+                worker.index = None
+                _feed(worker, pending, settings)
+                if progress is not None:
+                    progress(figures)
+            elif worker.overran():
+                workers[i] = _replace(worker, corpus, settings, figures, None)
+                _feed(workers[i], pending, settings)
 
 
 def _feed(worker: _Worker, pending: list[int], settings: Settings) -> None:

@@ -11,6 +11,7 @@ import io
 import os
 import resource
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -94,6 +95,8 @@ def run_command(argv: list[str], stdin: bytes | None) -> Outcome:
 
 def serve(conn: Connection, corpus: Corpus, seed: int, folder: str, memory_mib: int) -> None:
     """Answer index after index until the parent sends None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the campaign
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if memory_mib:
         limit = memory_mib * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
