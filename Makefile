@@ -40,6 +40,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_check.py
 
+# The structural fuzzer (tests/fuzz/): FUZZ_COUNT inputs, figures at the end; exit 1 on a crash or hang.
+FUZZ_COUNT ?= 20000
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --count $(FUZZ_COUNT)
+
 # Regenerates policies/releases/ and schemas/ from ../shared/reference (developers only).
 data: $(STAMP)
 	$(BIN)/python tools/gen_releases.py
