@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, help="generate the repository in DIR/repo and keep it (default: a temp dir)"
     )
     parser.add_argument("--seed", type=int, default=1030, help="random seed of the generated repository")
-    parser.add_argument("--repeat", type=int, default=5, help="measured runs per command (after one warm-up)")
+    parser.add_argument("--repeat", type=int, default=3, help="measured rounds (after one warm-up)")
     parser.add_argument("--profile", action="store_true", help="also profile the whole-repository check")
     args = parser.parse_args(argv)
     if args.repeat < 1:

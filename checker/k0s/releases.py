@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import yaml
 from packaging.version import InvalidVersion, Version
@@ -147,8 +147,7 @@ class UnknownRelease(Exception):
 # --- versions ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _ParsedVersion:
+class _ParsedVersion(NamedTuple):
     version: Version
     has_patch: bool
     has_build: bool

@@ -9,8 +9,8 @@ and before the idempotency guard a name that already carries the repository gets
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from checker.findings import Finding, Severity
 from checker.inputs.imageref import ImageIndex, ImageRef, same_image
@@ -46,8 +46,7 @@ ENVOY_POLICY_PATH: YamlPath = (*NLLB_PATH, "envoyProxy", "imagePullPolicy")
 _PULL_RANK = {"Never": 0, "IfNotPresent": 1, "Always": 2}
 
 
-@dataclass(frozen=True)
-class _View:
+class _View(NamedTuple):
     """One ClusterConfig as k0s will read it on the target release."""
 
     obj: K0sObject

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 SUPPORTED = frozenset(
     {
@@ -44,8 +43,7 @@ SUPPORTED = frozenset(
 _ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "format"})
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     """One failed keyword: where (path in the instance), which keyword, and the values involved."""
 
     path: tuple[str | int, ...]
