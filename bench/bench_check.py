@@ -280,28 +280,10 @@ def _bench(out: Path, args: argparse.Namespace, k0s_policy: Path, check_jsonsche
     )
     print()
     figures = [
-        Figure("whole repo vs floor process", whole.median / floor.median, 2.0, "x", whole.cpu / floor.cpu),
-        Figure(
-            "whole repo vs check-jsonschema (200 k0s files)",
-            whole.median / schema.median,
-            0.33,
-            "x",
-            whole.cpu / schema.cpu,
-        ),
-        Figure(
-            "single file vs python -c 'import yaml'",
-            single.median / import_yaml.median,
-            2.5,
-            "x",
-            single.cpu / import_yaml.cpu,
-        ),
-        Figure(
-            "warm re-run vs cold run (result cache)",
-            cache_rows[1].median / cache_rows[0].median if cache_rows else None,
-            0.25,
-            "x",
-            cache_rows[1].cpu / cache_rows[0].cpu if cache_rows else None,
-        ),
+        ratio("whole repo vs floor process", whole, floor, 2.0),
+        ratio("whole repo vs check-jsonschema (200 k0s files)", whole, schema, 0.33),
+        ratio("single file vs python -c 'import yaml'", single, import_yaml, 2.5),
+        ratio("warm re-run vs cold run (result cache)", *(cache_rows or (None, None)), 0.25),
         Figure(
             f"ms per k0s doc at {len(fleet.k0s_files)} vs at {len(small.k0s_files)}",
             fleet_per_doc / small_per_doc,
@@ -353,6 +335,13 @@ class Figure:
         if self.measured is None:
             return "n/a"
         return verdict(self.measured <= self.target)
+
+
+def ratio(name: str, top: Series | None, bottom: Series | None, target: float) -> Figure:
+    """``top`` over ``bottom``, of the median walls (and of the median CPU times); n/a without them."""
+    if top is None or bottom is None:
+        return Figure(name, None, target, "x")
+    return Figure(name, top.median / bottom.median, target, "x", top.cpu / bottom.cpu)
 
 
 def schema_batches(k0s_files: Sequence[str]) -> dict[str, list[str]]:
