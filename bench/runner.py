@@ -119,18 +119,39 @@ class Series:
         return max(r.max_rss_kib for r in self.runs) / 1024
 
 
-def measure(
-    label: str,
-    command: Sequence[str],
-    cwd: Path,
-    env: dict[str, str],
-    repeat: int,
-    ok: Sequence[int] = (0,),
-) -> Series:
-    run_once(command, cwd, env, ok)  # warm-up: bytecode cache, page cache
-    series = Series(label)
+@dataclass(frozen=True)
+class Case:
+    """One measured command line, or several run one after the other and counted as one run (wall and
+    CPU added up, the highest peak RSS): check-jsonschema takes one schema per invocation."""
+
+    label: str
+    commands: tuple[tuple[str, ...], ...]
+    cwd: Path
+    env: dict[str, str]
+    ok: tuple[int, ...] = (0,)
+
+
+def run_case(case: Case) -> Run:
+    runs = [run_once(command, case.cwd, case.env, case.ok) for command in case.commands]
+    return Run(
+        sum(r.wall for r in runs),
+        sum(r.cpu for r in runs),
+        max(r.max_rss_kib for r in runs),
+        max(r.returncode for r in runs),
+        b"".join(r.stdout for r in runs),
+        b"".join(r.stderr for r in runs),
+    )
+
+
+def side_by_side(cases: Sequence[Case], repeat: int) -> list[Series]:
+    """Each case once to warm up, then ``repeat`` rounds that run every case once, in turn: a change
+    of load on the machine hits all cases of a ratio alike."""
+    series = [Series(case.label) for case in cases]
+    for case in cases:
+        run_case(case)
     for _ in range(repeat):
-        series.runs.append(run_once(command, cwd, env, ok))
+        for case, measured in zip(cases, series, strict=True):
+            measured.runs.append(run_case(case))
     return series
 
 

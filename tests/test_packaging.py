@@ -42,6 +42,7 @@ def test_wheel_ships_data_and_entry_points(wheel: Path) -> None:
     assert "checker/jsonschemas/1.30/clusterconfig.schema.json" in names
     assert "checker/jsonschemas/1.36/k0sctl-cluster.schema.json" in names
     assert {f"checker/policies/releases/1.{m}.yaml" for m in range(21, 37)} <= names
+    assert "checker/policies/releases/catalog.json" in names  # what a run reads
     assert "checker/ruledocs/K0S102.md" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "k0s-policy = checker.cli.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate policies/releases/<minor>.yaml from the k0s-policy research notes.
+"""Generate policies/releases/<minor>.yaml (and their JSON copy, catalog.json) from the research notes.
 
 Inputs (in --reference, default ../shared/reference next to the repository):
   k0s-image-defaults-by-tag.yaml  default image:tag of every GA k0s tag
@@ -12,6 +12,7 @@ Output is deterministic: the same inputs always give byte-identical files.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 from packaging.version import Version
 
-from checker.k0s.releases import FlowList, QuotedString, dump_release
+from checker.k0s.releases import BUILTIN_INDEX, FlowList, QuotedString, dump_release
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
@@ -310,7 +311,7 @@ def render(release: dict[str, Any]) -> str:
 
 
 def generate(reference: Path) -> dict[str, str]:
-    """File name -> content for every minor FIRST_MINOR .. LAST_MINOR."""
+    """File name -> content for every minor FIRST_MINOR .. LAST_MINOR, and the JSON copy of them all."""
     tags, minors = load_reference(reference)
     out: dict[str, str] = {}
     for minor in range(FIRST_MINOR[1], LAST_MINOR[1] + 1):
@@ -318,7 +319,20 @@ def generate(reference: Path) -> dict[str, str]:
         _require(key in tags, f"{BY_TAG_FILE}: no tags of {minor_name(key)}")
         _require(key in minors, f"{PER_MINOR_FILE}: no entry for {minor_name(key)}")
         out[f"{minor_name(key)}.yaml"] = render(build_release(key, tags[key], minors[key]))
+    out[BUILTIN_INDEX] = builtin_index(out)
     return out
+
+
+def builtin_index(files: Mapping[str, str]) -> str:
+    """The release files as the one JSON document a run loads (read back from the YAML written, so the
+    two cannot differ)."""
+    releases = {
+        name.removesuffix(".yaml"): yaml.load(text, Loader=_Loader)
+        for name, text in files.items()
+        if name.endswith(".yaml")
+    }
+    document = {"format": FORMAT_VERSION, "releases": releases}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from checker.cli import audit, check, fix, images, merge, releases, rules, schema, upgrade, verify
 from checker.cli.options import EXIT_OK, EXIT_USAGE
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "check": check.run,
-    "rules": rules.run_rules,
-    "explain": rules.run_explain,
-    "audit": audit.run,
-    "fix": fix.run,
-    "releases": releases.run,
-    "verify": verify.run,
-    "merge-reports": merge.run,
-    "schema": schema.run,
-    "images": images.run,
-    "upgrade": upgrade.run,
+# command -> (module in checker.cli, its function adding the sub-parser(s), its run function). Only the
+# module of the command given is imported: a pre-commit `check` does not pay for the audit's reports.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": ("check", "add_parser", "run"),
+    "rules": ("rules", "add_parsers", "run_rules"),
+    "explain": ("rules", "add_parsers", "run_explain"),
+    "audit": ("audit", "add_parser", "run"),
+    "fix": ("fix", "add_parser", "run"),
+    "releases": ("releases", "add_parser", "run"),
+    "verify": ("verify", "add_parser", "run"),
+    "merge-reports": ("merge", "add_parser", "run"),
+    "schema": ("schema", "add_parser", "run"),
+    "images": ("images", "add_parser", "run"),
+    "upgrade": ("upgrade", "add_parser", "run"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _module(command: str) -> object:
+    return importlib.import_module(f"checker.cli.{COMMANDS[command][0]}")
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv``: the first word, as the top level has no option taking a value."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every sub-command, or (``only``) of the one given, in the same order and form."""
     from checker import __version__
 
     parser = argparse.ArgumentParser(
@@ -33,30 +46,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"k0s-policy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    check.add_parser(sub)
-    rules.add_parsers(sub)
-    audit.add_parser(sub)
-    fix.add_parser(sub)
-    releases.add_parser(sub)
-    verify.add_parser(sub)
-    merge.add_parser(sub)
-    schema.add_parser(sub)
-    images.add_parser(sub)
-    upgrade.add_parser(sub)
+    added: set[tuple[str, str]] = set()
+    for command, (module, add, _) in COMMANDS.items():
+        if (only is not None and command != only) or (module, add) in added:
+            continue
+        added.add((module, add))
+        getattr(_module(command), add)(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(words))
+    args = parser.parse_args(words)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    run: Callable[[argparse.Namespace], int] = getattr(_module(args.command), COMMANDS[args.command][2])
     from checker.report.escape import LineStream
 
     stderr, sys.stderr = sys.stderr, LineStream(sys.stderr)  # no diagnostic can start a line of its own
     try:
-        return COMMANDS[args.command](args)
+        return run(args)
     except BrokenPipeError:
         return EXIT_OK
     except KeyboardInterrupt:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from checker.cli import common, options
-from checker.report.model import report_input
 
 if TYPE_CHECKING:
     from checker.workflows.shard import Shard
@@ -117,6 +116,8 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
                 )
             except PRModeError as err:
                 raise common.UsageError(str(err)) from None
+            from checker.report.model import report_input
+
             result = comparison.head
             report = report_input(result)
             report.findings = comparison.reported
@@ -156,6 +157,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
 
 def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selection: Any) -> tuple[Any, Any]:
     """One check of the files as they are on disk: the result and the report input built from it."""
+    from checker.report.model import report_input
     from checker.workflows.pool import available_cpus, run_pooled
 
     config, tree = common.load_repository(args, cwd)

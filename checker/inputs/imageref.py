@@ -8,6 +8,7 @@ registry host (``10.0.0.5:5000/foo``); only a colon after the last ``/`` separat
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -95,13 +96,7 @@ class ImageRef:
 
     def canonical_name(self) -> str:
         """The fully qualified name: ``nginx`` -> ``docker.io/library/nginx``."""
-        registry = self.registry
-        path = self.name if registry is None else self.name[len(registry) + 1 :]
-        if registry is None or registry in LEGACY_DEFAULT_REGISTRIES:
-            registry = DEFAULT_REGISTRY
-        if registry == DEFAULT_REGISTRY and "/" not in path:
-            path = f"{OFFICIAL_IMAGES_NAMESPACE}/{path}"
-        return f"{registry}/{path}"
+        return _canonical(self.name)
 
     def with_name(self, name: str) -> ImageRef:
         """The same tag and digest under another name."""
@@ -114,6 +109,19 @@ class ImageRef:
         if self.digest is not None:
             text += f"@{self.digest}"
         return text
+
+
+@lru_cache(maxsize=8192)
+def _canonical(name: str) -> str:
+    # Every comparison of two references asks for both canonical names; the names of one run are few.
+    first, sep, rest = name.partition("/")
+    registry = first if sep and is_host_like(first) else None
+    path = name if registry is None else rest
+    if registry is None or registry in LEGACY_DEFAULT_REGISTRIES:
+        registry = DEFAULT_REGISTRY
+    if registry == DEFAULT_REGISTRY and "/" not in path:
+        path = f"{OFFICIAL_IMAGES_NAMESPACE}/{path}"
+    return f"{registry}/{path}"
 
 
 @lru_cache(maxsize=4096)
@@ -177,3 +185,28 @@ def same_image(a: ImageRef, b: ImageRef) -> bool:
     if a.canonical_name() != b.canonical_name() or _effective_tag(a) != _effective_tag(b):
         return False
     return a.digest is None or b.digest is None or a.digest == b.digest
+
+
+class ImageIndex:
+    """A set of references looked up by canonical name. Two references can only be the same image when
+    their canonical names are equal, so a membership test compares a reference with the few entries of
+    its own name instead of every image of a bundle or list."""
+
+    __slots__ = ("_by_name", "_refs")
+
+    def __init__(self, refs: Iterable[ImageRef]) -> None:
+        self._refs = tuple(refs)
+        by_name: dict[str, list[ImageRef]] = {}
+        for ref in self._refs:
+            by_name.setdefault(ref.canonical_name(), []).append(ref)
+        self._by_name = {name: tuple(found) for name, found in by_name.items()}
+
+    def named_like(self, ref: ImageRef) -> tuple[ImageRef, ...]:
+        """The entries with the canonical name of ``ref``, in the order given."""
+        return self._by_name.get(ref.canonical_name(), ())
+
+    def __iter__(self) -> Iterator[ImageRef]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)

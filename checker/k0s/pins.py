@@ -3,9 +3,10 @@ and the images the cluster will therefore run on a given k0s release."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from checker.inputs.imageref import ImageRef, split_image_and_version
 from checker.inputs.yamldoc import YamlPath
@@ -15,6 +16,7 @@ from checker.k0s.repository import rewrite_repository
 
 NLLB_PATH: YamlPath = ("spec", "network", "nodeLocalLoadBalancing")
 IMAGES_PATH: YamlPath = ("spec", "images")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,39 @@ def nllb_enabled(obj: K0sObject) -> bool:
     return nllb_settings(obj).get("enabled") is True
 
 
+def _memo(obj: K0sObject, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+    """``compute()`` once per object and key. The rules of K0S101-K0S105, K0S2xx and the needed images
+    all ask for the same object's pins and running images on the same release; the answer lives in the
+    object's own ``__dict__`` (as functools.cached_property keeps it), so it goes when the object goes.
+    ``key`` holds the release objects themselves, never only their ids, so a reused id cannot match."""
+    memo: dict[tuple[Any, ...], Any] = vars(obj).setdefault("_pins_memo", {})
+    if key not in memo:
+        memo[key] = compute()
+    result: _T = memo[key]
+    return result
+
+
+class _Same:
+    """A key part equal only to the very same object (Release and Patch hash all their data)."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item: object) -> None:
+        self.item = item
+
+    def __hash__(self) -> int:
+        return id(self.item)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.item is self.item
+
+
 def pins_in(obj: K0sObject, release: Release, patch: Patch) -> list[Pin]:
     """Every image the object sets explicitly, in file order."""
+    return list(_memo(obj, ("pins", _Same(release), _Same(patch)), lambda: _pins_in(obj, release, patch)))
+
+
+def _pins_in(obj: K0sObject, release: Release, patch: Patch) -> tuple[Pin, ...]:
     pins: list[Pin] = []
     for component, path in image_paths(release).items():
         node = obj.get(*path)
@@ -114,7 +147,7 @@ def pins_in(obj: K0sObject, release: Release, patch: Patch) -> list[Pin]:
             continue
         pins.append(Pin(component, obj, path, written, ref))
     pins.sort(key=lambda p: (obj.value_mark(p.node).line, obj.value_mark(p.node).column))
-    return pins
+    return tuple(pins)
 
 
 def _has_tag(image: Any) -> bool:
@@ -256,6 +289,13 @@ def running_images(
     obj: K0sObject, release: Release, patch: Patch, install_flags: str = "", windows: bool = False
 ) -> dict[str, tuple[ImageRef, Pin | None]]:
     """component -> (the reference k0s will run, the pin that set it or None for the default)."""
+    key = ("running", _Same(release), _Same(patch), install_flags, windows)
+    return dict(_memo(obj, key, lambda: _running_images(obj, release, patch, install_flags, windows)))
+
+
+def _running_images(
+    obj: K0sObject, release: Release, patch: Patch, install_flags: str, windows: bool
+) -> dict[str, tuple[ImageRef, Pin | None]]:
     repository = repository_of(obj)
     pins = {pin.component: pin for pin in pins_in(obj, release, patch) if pin.ref is not None}
     result: dict[str, tuple[ImageRef, Pin | None]] = {}

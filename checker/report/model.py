@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checker.findings import Finding, counts
@@ -18,7 +19,8 @@ RULE_DOCS_URI = "https://github.com/k0s-policy/k0s-policy/blob/main/docs/rules/{
 @cache
 def rule_page(rule_id: str) -> str | None:
     """The rule's documentation page as shipped in the package, or None (custom policies)."""
-    page = files("checker.ruledocs") / f"{rule_id}.md"
+    # The data package's folder, not importlib.resources: that import alone costs the pre-commit run ~10 ms.
+    page = Path(next(iter(importlib.import_module("checker.ruledocs").__path__))) / f"{rule_id}.md"
     return page.read_text(encoding="utf-8") if page.is_file() else None
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.config import Config
 from checker.findings import Finding, Severity
 from checker.inputs.imageref import ImageRef
-from checker.inputs.registry import Answers, Settings
 from checker.inputs.yamldoc import YamlPath
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject
 from checker.k0s.releases import Catalog
+
+if TYPE_CHECKING:
+    from checker.inputs.registry import Answers, Settings
 
 
 @dataclass

@@ -9,11 +9,11 @@ and before the idempotency guard a name that already carries the repository gets
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from checker.findings import Finding, Severity
-from checker.inputs.imageref import ImageRef, same_image
+from checker.inputs.imageref import ImageIndex, ImageRef, same_image
 from checker.inputs.yamldoc import YamlPath
 from checker.k0s.cluster import (
     AIRGAP_IMAGE_DIR,
@@ -46,8 +46,7 @@ ENVOY_POLICY_PATH: YamlPath = (*NLLB_PATH, "envoyProxy", "imagePullPolicy")
 _PULL_RANK = {"Never": 0, "IfNotPresent": 1, "Always": 2}
 
 
-@dataclass(frozen=True)
-class _View:
+class _View(NamedTuple):
     """One ClusterConfig as k0s will read it on the target release."""
 
     obj: K0sObject
@@ -91,22 +90,22 @@ def _same(a: ImageRef, b: ImageRef) -> bool:
     return a.digest is not None and a.digest == b.digest and a.canonical_name() == b.canonical_name()
 
 
-def _contains(images: Iterable[ImageRef], ref: ImageRef) -> bool:
-    return any(_same(ref, image) for image in images)
+def _contains(images: ImageIndex, ref: ImageRef) -> bool:
+    return any(_same(ref, image) for image in images.named_like(ref))  # _same needs equal canonical names
 
 
 @cache
-def _parsed_list(images: frozenset[str]) -> tuple[ImageRef, ...]:
+def _parsed_list(images: frozenset[str]) -> ImageIndex:
     parsed: list[ImageRef] = []
     for text in sorted(images):
         try:
             parsed.append(ImageRef.parse(text))
         except ValueError:
             continue  # the CLI validated the list; an unreadable entry holds no image
-    return tuple(parsed)
+    return ImageIndex(parsed)
 
 
-def _bundle_images(patch: Patch, repository: str) -> tuple[ImageRef, ...]:
+def _bundle_images(patch: Patch, repository: str) -> ImageIndex:
     """The target release's default images, as shipped and as renamed by the repository rewrite."""
     texts = {*patch.images.values(), *patch.effective_images(repository).values()}
     return _parsed_list(frozenset(texts))  # a repository that is no registry name renames nothing usable
@@ -175,7 +174,7 @@ def _pullable(ref: ImageRef, repository: str, registries: Iterable[str]) -> bool
     return any(_under(ref.name, reachable) for reachable in (*registries, repository))
 
 
-def _only_doubled(view: _View, component: str, pin: Pin | None, allowed: Iterable[ImageRef]) -> bool:
+def _only_doubled(view: _View, component: str, pin: Pin | None, allowed: ImageIndex) -> bool:
     """The image is missing only because the repository is applied twice (reported by K0S202)."""
     if pin is None or pin.ref is None or not _doubles(view, component, pin.ref):
         return False
@@ -234,11 +233,7 @@ def _airgap_detail(
 def _airgap_fix(view: _View, component: str, ref: ImageRef, pin: Pin | None, source: str | None) -> str:
     default = view.patch.effective_images(view.repository).get(component)
     add = f"add the image to {source}" if source is not None else "bundle the image"
-    if (
-        pin is not None
-        and default is not None
-        and not any(_same(ref, d) for d in _parsed_list(frozenset({default})))
-    ):
+    if pin is not None and default is not None and not _contains(_parsed_list(frozenset({default})), ref):
         return f"remove {view.obj.describe(pin.node)} or {add.replace('the image', 'the pinned image')}"
     return add
 
@@ -255,13 +250,13 @@ def _doubles(view: _View, component: str, ref: ImageRef) -> bool:
     return rewrite_repository(ref.name, view.repository, idempotent=False) != ref.name
 
 
-def _local_images(ctx: Context, view: _View) -> tuple[ImageRef, ...]:
+def _local_images(ctx: Context, view: _View) -> ImageIndex:
     """Images the nodes hold without pulling: the given air-gap list, else an uploaded release bundle."""
     if ctx.options.airgap_images is not None:
         return _parsed_list(ctx.options.airgap_images)
     if ctx.cluster.k0sctl is not None and uploads_image_bundle(ctx.cluster.k0sctl):
-        return tuple(ImageRef.parse(text) for text in view.patch.images.values())
-    return ()
+        return ImageIndex(ImageRef.parse(text) for text in view.patch.images.values())
+    return ImageIndex(())
 
 
 def check_repository(ctx: Context) -> Iterator[Finding]:

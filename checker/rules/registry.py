@@ -8,13 +8,19 @@ rules only read the answers. An image is checked at the registry its name resolv
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from checker.findings import Finding, Severity
-from checker.inputs.registry import MISSING, PRESENT, SKIPPED, Answers, platform_matches
 from checker.k0s.needed import NeededImage, is_windows_component, needed_images
 from checker.k0s.pins import component_label, effective_pull_policy
 from checker.k0s.releases import Patch
 from checker.rules.base import Context, Rule
+
+if TYPE_CHECKING:
+    from checker.inputs.registry import Answers
+
+# checker.inputs.registry (ssl, threads) is imported only when registries were asked: every run loads
+# this module, few use --registry.
 
 
 def _answers(ctx: Context) -> Answers | None:
@@ -48,6 +54,8 @@ def check_registry_images(ctx: Context) -> Iterator[Finding]:
     patch = ctx.cluster.patch
     if answers is None or patch is None:
         return
+    from checker.inputs.registry import MISSING
+
     for needed in needed_images(ctx.cluster, ctx.catalog):
         answer = answers.answer(needed.ref)
         if answer is None or answer.status != MISSING:
@@ -78,6 +86,8 @@ def check_registry_platforms(ctx: Context) -> Iterator[Finding]:
     answers = _answers(ctx)
     if answers is None or ctx.cluster.patch is None or not answers.platforms:
         return
+    from checker.inputs.registry import PRESENT, platform_matches
+
     for needed in needed_images(ctx.cluster, ctx.catalog):
         answer = answers.answer(needed.ref)
         if answer is None or answer.status != PRESENT or answer.platforms is None:
@@ -115,6 +125,8 @@ def check_registry_problems(ctx: Context) -> Iterator[Finding]:
     answers = _answers(ctx)
     if answers is None or ctx.cluster.patch is None:
         return
+    from checker.inputs.registry import MISSING, PRESENT, SKIPPED
+
     images = needed_images(ctx.cluster, ctx.catalog)
     skipped: dict[str, list[NeededImage]] = {}
     for needed in images:

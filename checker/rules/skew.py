@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from packaging.version import Version
 
@@ -156,8 +156,7 @@ def intermediate_minors(catalog: Catalog, older: str, newer: str) -> list[str]:
     return steps
 
 
-@dataclass(frozen=True)
-class _Upgrade:
+class _Upgrade(NamedTuple):
     """An upgrade problem: the rule it breaks and the finding's three texts."""
 
     rule: Rule

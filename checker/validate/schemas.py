@@ -4,10 +4,11 @@ offending node, with a "did you mean" for unknown keys."""
 from __future__ import annotations
 
 import difflib
+import importlib
 import json
 from collections.abc import Iterator
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from checker.findings import Finding, Severity
@@ -28,9 +29,16 @@ SCHEMA_RULE_ID = "K0S002"
 
 
 @cache
+def _schema_root() -> Path:
+    """The data package ``checker.jsonschemas`` as a folder (importlib.resources costs more to import
+    than the pre-commit check has to spare)."""
+    return Path(next(iter(importlib.import_module("checker.jsonschemas").__path__)))
+
+
+@cache
 def available_minors() -> tuple[str, ...]:
     """The minors with schemas: package data, listed once per process (each object asks)."""
-    root = files("checker.jsonschemas")
+    root = _schema_root()
     minors = [entry.name for entry in root.iterdir() if entry.is_dir() and entry.name[:1].isdigit()]
     return tuple(sorted(minors, key=lambda m: tuple(int(p) for p in m.split("."))))
 
@@ -38,13 +46,14 @@ def available_minors() -> tuple[str, ...]:
 @cache
 def load_schema(minor: str, kind: Kind) -> tuple[dict[str, Any], bool] | None:
     """The schema and whether our own validator covers all of it (decided once per schema)."""
-    resource = files("checker.jsonschemas") / minor / SCHEMA_FILES[kind]
+    resource = _schema_root() / minor / SCHEMA_FILES[kind]
     if not resource.is_file():
         return None
     schema: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
     return schema, supports(schema)
 
 
+@cache
 def schema_minor_for(minor: str) -> str | None:
     """The schema set to use for a release: its own, or the newest older one we have."""
     minors = available_minors()

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 SUPPORTED = frozenset(
     {
@@ -44,8 +43,7 @@ SUPPORTED = frozenset(
 _ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "format"})
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     """One failed keyword: where (path in the instance), which keyword, and the values involved."""
 
     path: tuple[str | int, ...]
@@ -174,6 +172,21 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+_COMPILED: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _compiled(schema: Mapping[str, Any]) -> Any:
+    """jsonschema's validator of a schema, built once per run: the schemas are loaded once
+    (checker.validate.schemas.load_schema) and every object of a release is checked against the same
+    one. Keyed by identity with the schema kept alive, so an id is never reused for another schema."""
+    found = _COMPILED.get(id(schema))
+    if found is None or found[0] is not schema:
+        from jsonschema import Draft202012Validator
+
+        found = _COMPILED[id(schema)] = (schema, Draft202012Validator(schema))
+    return found[1]
+
+
 def iter_violations_any(
     schema: Mapping[str, Any], instance: Any, supported: bool | None = None
 ) -> Iterator[Violation]:
@@ -184,9 +197,7 @@ def iter_violations_any(
     if supported if supported is not None else supports(schema):
         yield from iter_violations(schema, instance)
         return
-    from jsonschema import Draft202012Validator
-
-    for error in Draft202012Validator(schema).iter_errors(instance):
+    for error in _compiled(schema).iter_errors(instance):
         detail = None
         if error.validator == "required":
             detail = error.message.split("'")[1] if "'" in error.message else error.message

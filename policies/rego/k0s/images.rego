@@ -45,7 +45,7 @@ redundant(checked) := {result |
 			": the pin changes nothing now and goes stale at the next upgrade; remove ",
 			lib.loc(item.view.at, item.pin.path), " so k0s brings the image of each release it runs",
 		]),
-		"id": "K0S101",
+		"id": "K0S101R",
 		"_loc": lib.loc(item.view.at, item.pin.anchor),
 	}
 }
@@ -62,7 +62,7 @@ stale(checked, rel) := {result |
 			" (default ", _default_text(item), "); remove ", lib.loc(item.view.at, item.pin.path),
 			" so k0s runs the image of the release it runs",
 		]),
-		"id": "K0S102",
+		"id": "K0S102R",
 		"_loc": lib.loc(item.view.at, item.pin.anchor),
 		"release": owners[count(owners) - 1],
 	}

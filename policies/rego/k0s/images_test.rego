@@ -7,13 +7,13 @@ import data.k0s.testdata
 
 test_a_pin_equal_to_the_target_default_is_redundant if {
 	doc := testdata.config({"kubeproxy": {"image": "quay.io/k0sproject/kube-proxy", "version": "v1.30.1"}})
-	[[r.id, r._loc] | some r in images.redundant_pins(doc, testdata.releases)] == [["K0S101", "spec.images.kubeproxy.version"]]
+	[[r.id, r._loc] | some r in images.redundant_pins(doc, testdata.releases)] == [["K0S101R", "spec.images.kubeproxy.version"]]
 	count(images.stale_pins(doc, testdata.releases)) == 0
 }
 
 test_a_pin_of_another_release_is_stale if {
 	doc := testdata.config({"coredns": {"version": "1.11.1"}})
-	[[r.id, r._loc, r.release] | some r in images.stale_pins(doc, testdata.releases)] == [["K0S102", "spec.images.coredns.version", "v1.29.4+k0s.0"]]
+	[[r.id, r._loc, r.release] | some r in images.stale_pins(doc, testdata.releases)] == [["K0S102R", "spec.images.coredns.version", "v1.29.4+k0s.0"]]
 }
 
 test_a_custom_pin_is_neither if {
@@ -32,7 +32,7 @@ test_a_default_renamed_into_the_repository_is_stale if {
 		"repository": "registry.example.com",
 		"kubeproxy": {"image": "registry.example.com/k0sproject/kube-proxy", "version": "v1.29.4"},
 	})
-	[r.id | some r in images.stale_pins(doc, testdata.releases)] == ["K0S102"]
+	[r.id | some r in images.stale_pins(doc, testdata.releases)] == ["K0S102R"]
 }
 
 test_an_invalid_reference_is_left_to_the_schema_rules if {

@@ -274,7 +274,7 @@ missing(entries, registries) := {result |
 			" air-gap bundle; with pull policy ", entry.effective, _airgap_note(entry),
 			" the node cannot get the image and the pod does not start",
 		]),
-		"id": "K0S201",
+		"id": "K0S201R",
 		"_loc": lib.loc(entry.view.at, anchor(entry, item)),
 	}
 }
@@ -290,7 +290,7 @@ always(entries) := {result |
 	entry.patch.pull_policy_honoured
 	result := {
 		"msg": "default_pull_policy is Always in an air-gapped cluster: every start of a k0s system pod needs a registry and the imported bundle is never used; use Never or IfNotPresent",
-		"id": "K0S203",
+		"id": "K0S203R",
 		"_loc": lib.loc(entry.view.at, policy_path),
 	}
 }
