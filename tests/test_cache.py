@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 import checker
 from checker.cli.app import main
 from checker.workflows import cache as result_cache
+from checker.workflows import treestate
 from tests.conftest import REPO_ROOT, SIBLING_STALE_PIN, TYPO, git, run_cli, write
 
 K0SCTL = """\
@@ -54,7 +56,10 @@ def repo(tmp_path: Path) -> Path:
 
 
 def entries(cache_dir: Path) -> list[Path]:
-    return sorted((cache_dir / f"v{result_cache.FORMAT}").glob("*.json"))
+    """The result entries (tree snapshots, tree-*.json, aside)."""
+    return sorted(
+        p for p in (cache_dir / f"v{result_cache.FORMAT}").glob("*.json") if not p.name.startswith("tree-")
+    )
 
 
 def check(repo: Path, cache_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -255,3 +260,53 @@ def test_runs_the_key_cannot_cover_are_not_cached(repo: Path, tmp_path: Path) ->
     pr = check(repo, cache_dir, "--diff-base", "HEAD", "--format", "json")
     assert json.loads(pr.stdout)["findings"]
     assert not cache_dir.exists()
+
+
+def trees(cache_dir: Path) -> list[Path]:
+    return sorted((cache_dir / f"v{result_cache.FORMAT}").glob("tree-*.json"))
+
+
+def test_a_snapshot_of_files_changed_within_the_racy_window_is_refused(repo: Path) -> None:
+    write(repo, "apps/just-written.yaml", "kind: ConfigMap\n")
+    assert treestate.snapshot(str(repo), time.time_ns()) is None
+    later = time.time_ns() + treestate.RACY_NS + 10**9  # as if the walk began well after every change
+    rows = treestate.snapshot(str(repo), later)
+    assert rows is not None and treestate.unchanged(rows)
+
+
+def _settled(repo: Path) -> None:
+    """Waits until every file of the repository is older than the racy window of a snapshot."""
+    time.sleep(treestate.RACY_NS / 1e9 + 0.2)
+
+
+def test_the_snapshot_replaces_the_walk_only_while_nothing_in_the_tree_changed(
+    repo: Path, tmp_path: Path
+) -> None:
+    cache_dir = tmp_path / "cache"
+    write(repo, ".gitignore", "scratch/\n")
+    _settled(repo)
+    cold = check(repo, cache_dir, "--format", "json")
+    check(repo, cache_dir, "--format", "json")  # a hit after a walk: records the snapshot
+    (snapshot,) = trees(cache_dir)
+    assert check(repo, cache_dir, "--format", "json").stdout == cold.stdout
+
+    # the snapshot is what the third run used: a source taken out of it is not read
+    recorded = snapshot.read_text(encoding="utf-8")
+    state = json.loads(recorded)
+    state["sources"] = [s for s in state["sources"] if s[0] != "clusters/lab/k0s.yaml"]
+    snapshot.write_text(json.dumps(state), encoding="utf-8")
+    assert "clusters/lab/k0s.yaml" not in check(repo, cache_dir, "--format", "json").stdout
+    snapshot.write_text(recorded, encoding="utf-8")
+
+    edits: list[Callable[[], object]] = [
+        lambda: (repo / "apps/web.yaml").write_text(TYPO, encoding="utf-8"),  # a file the pre-filter dropped
+        lambda: write(repo, "apps/deep/new/k0s.yaml", TYPO),  # a new file in a new folder
+        lambda: (repo / "clusters/old/k0s.yaml").unlink(),  # a removed file
+        lambda: write(repo, ".gitignore", "scratch/\nclusters/lab/\n"),  # what the walk skips
+        lambda: (repo / "clusters/edge").rename(repo / "clusters/edge-renamed"),  # a renamed folder
+    ]
+    for edit in edits:
+        edit()
+        done = check(repo, cache_dir, "--format", "json")
+        fresh = check(repo, cache_dir, "--format", "json", "--no-cache")
+        assert done.stdout == fresh.stdout, edit

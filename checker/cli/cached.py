@@ -13,6 +13,9 @@ import argparse
 import dataclasses
 import datetime as dt
 import hashlib
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from checker.workflows.cache import Entry, ResultCache
 
 
-def open_cache(args: argparse.Namespace, config: Config) -> ResultCache | None:
+def _open_cache(args: argparse.Namespace, config: Config) -> ResultCache | None:
     """The cache of this run, or None when it is off for it."""
     from checker.workflows.cache import ResultCache, default_dir, disabled_by_env
 
@@ -44,42 +47,118 @@ def names_airgap(args: argparse.Namespace, config: Config) -> bool:
     return bool(args.airgap_images or args.airgap_bundle or config.airgap_images)
 
 
-def run_key(
-    args: argparse.Namespace,
-    cwd: Path,
-    config: Config,
-    tree: Tree,
-    collected: Collected,
-    rule_options: Options | None,
-) -> str | None:
-    """The key of this run, or None when an input cannot be read for it (the run goes uncached)."""
-    from checker.k0s.userdata import DataDirError, release_dirs
-    from checker.workflows.cache import run_key as key_of
+class CachedRun:
+    """One `check` of the working tree with the cache: its key, the walk a snapshot can replace
+    (checker.workflows.treestate; a run over the whole repository only), the lookup and the store."""
 
-    try:
-        user_dirs = release_dirs(args.data_dir)
-        config_digest = hashlib.sha256((cwd / config.path).read_bytes()).hexdigest() if config.path else None
-    except (OSError, DataDirError):
-        return None
-    airgap = None
-    if rule_options is not None and rule_options.airgap_images is not None:
-        airgap = [sorted(rule_options.airgap_images), rule_options.airgap_images_source]
-    settings = {
-        "cwd": str(cwd),
-        "tree": [tree.root, tree.cwd, tree.git],
-        "today": dt.date.today().isoformat(),
-        "config": [config.path, config.base, config_digest],
-        "paths": list(args.paths),
-        "select": sorted(options.rule_ids(args.select)),
-        "ignore": sorted(options.rule_ids(args.ignore)),
-        "k0s_version": args.k0s_version,
-        "data_dir": args.data_dir,
-        "airgap": airgap,
-        "airgap_files": [args.airgap_images, args.airgap_bundle],
-        "collect": [args.exclude, args.no_gitignore, args.no_context, args.skip_unrelated],
-        "shard": args.shard,
-    }
-    return key_of(settings, collected, user_dirs)
+    def __init__(self, cache: ResultCache, settings: str, whole_tree: str | None) -> None:
+        self.cache = cache
+        self.settings = settings
+        self.whole_tree = whole_tree  # the repository root when the run walks exactly that
+        self.walked_since: int | None = None  # when the walk of this run began (no snapshot used)
+        self.key: str | None = None
+
+    @classmethod
+    def start(
+        cls, args: argparse.Namespace, cwd: Path, config: Config, tree: Tree, rule_options: Options | None
+    ) -> CachedRun | None:
+        """None when the cache is off for this run, or an input of the key cannot be read."""
+        from checker.k0s.userdata import DataDirError, release_dirs
+        from checker.workflows.cache import settings_key
+
+        cache = _open_cache(args, config)
+        if cache is None:
+            return None
+        try:
+            user_dirs = release_dirs(args.data_dir)
+            config_digest = (
+                hashlib.sha256((cwd / config.path).read_bytes()).hexdigest() if config.path else None
+            )
+        except (OSError, DataDirError):
+            return None
+        airgap = None
+        if rule_options is not None and rule_options.airgap_images is not None:
+            airgap = [sorted(rule_options.airgap_images), rule_options.airgap_images_source]
+        settings = {
+            "cwd": str(cwd),
+            "tree": [tree.root, tree.cwd, tree.git],
+            "today": dt.date.today().isoformat(),
+            "config": [config.path, config.base, config_digest],
+            "paths": list(args.paths),
+            "select": sorted(options.rule_ids(args.select)),
+            "ignore": sorted(options.rule_ids(args.ignore)),
+            "k0s_version": args.k0s_version,
+            "data_dir": args.data_dir,
+            "airgap": airgap,
+            "airgap_files": [args.airgap_images, args.airgap_bundle],
+            "collect": [args.exclude, args.no_gitignore, args.no_context, args.skip_unrelated],
+            "shard": args.shard,
+        }
+        whole = len(args.paths) == 1 and os.path.realpath(cwd / args.paths[0]) == tree.root
+        return cls(cache, settings_key(settings, user_dirs), tree.root if whole else None)
+
+    def collect(self, cwd: Path, tree: Tree, walk: Callable[[], Collected]) -> Collected:
+        """What the walk would collect: from the snapshot when nothing in the tree changed since."""
+        if self.whole_tree is not None:
+            collected = self._from_snapshot(cwd, tree)
+            if collected is not None:
+                return collected
+        self.walked_since = time.time_ns()
+        return walk()
+
+    def lookup(self, collected: Collected) -> ReportInput | None:
+        from checker.workflows.cache import run_key
+
+        self.key = run_key(self.settings, collected)
+        hit = self.cache.get(self.key)
+        report = report_of(hit) if hit is not None else None
+        if report is not None and self.whole_tree is not None and self.walked_since is not None:
+            self._record(collected, self.walked_since)  # the second run records, the third skips the walk
+        return report
+
+    def store(self, report: ReportInput) -> None:
+        if self.key is not None and not report.input_errors:
+            self.cache.put(self.key, entry_of(report))
+
+    def _record(self, collected: Collected, since_ns: int) -> None:
+        from checker.workflows.treestate import snapshot
+
+        assert self.whole_tree is not None
+        rows = snapshot(self.whole_tree, since_ns)
+        if rows is None:
+            return
+        self.cache.put_tree(
+            self.settings,
+            {
+                "rows": rows,
+                "sources": [[s.path, s.explicit, s.context] for s in collected.sources],
+                "counts": [collected.files_seen, collected.files_prefiltered, collected.context_files],
+                "errors": [[e.path, e.message] for e in collected.errors],
+            },
+        )
+
+    def _from_snapshot(self, cwd: Path, tree: Tree) -> Collected | None:
+        from checker.inputs.sources import Collected, Source, SourceError
+        from checker.workflows.treestate import unchanged
+
+        state = self.cache.get_tree(self.settings)
+        try:
+            if state is None or not unchanged(state["rows"]):
+                return None
+            files_seen, prefiltered, context_files = state["counts"]
+            collected = Collected(
+                errors=[SourceError(str(path), str(message)) for path, message in state["errors"]],
+                files_seen=int(files_seen),
+                files_prefiltered=int(prefiltered),
+                tree=tree,
+                context_files=int(context_files),
+            )
+            for path, explicit, context in state["sources"]:
+                raw = (cwd / path).read_bytes()  # sources are always read: their bytes are in the key
+                collected.sources.append(Source(str(path), raw, bool(explicit), bool(context)))
+        except (OSError, KeyError, TypeError, ValueError):
+            return None
+        return collected
 
 
 def entry_of(report: ReportInput) -> Entry:

@@ -159,18 +159,18 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path) -> ReportInput:
     if getattr(args, "jobs", None) is not None and args.jobs < 1:
         raise common.UsageError(f"--jobs {args.jobs}: give 1 or more processes")
     config, tree = common.load_repository(args, cwd)
-    cache = cached.open_cache(args, config)
-    rule_options = (
-        common.rule_options(args, config) if cache is None or cached.names_airgap(args, config) else None
-    )
-    collected = common.collect_work_tree(args, cwd, tree, config, prefilter_named=args.skip_unrelated)
-    key = cached.run_key(args, cwd, config, tree, collected, rule_options) if cache is not None else None
-    hit = cache.get(key) if cache is not None and key is not None else None
-    report = cached.report_of(hit) if hit is not None else None
+    rule_options = common.rule_options(args, config) if cached.names_airgap(args, config) else None
+    run = cached.CachedRun.start(args, cwd, config, tree, rule_options)
+
+    def walk() -> Any:
+        return common.collect_work_tree(args, cwd, tree, config, prefilter_named=args.skip_unrelated)
+
+    collected = run.collect(cwd, tree, walk) if run is not None else walk()
+    report = run.lookup(collected) if run is not None else None
     if report is None:
         report = _run_uncached(args, cwd, config, collected, rule_options)
-        if cache is not None and key is not None and not report.input_errors:
-            cache.put(key, cached.entry_of(report))
+        if run is not None:
+            run.store(report)
     report.shard = _shard_numbers(args)
     return report
 

@@ -45,7 +45,9 @@ _FIELDS = tuple(f.name for f in fields(Finding))
 _INT_FIELDS = frozenset({"line", "column"})
 # $VAR and ${VAR...}: the names a k0sctl file can take from the environment (checker.k0s.envsubst)
 _VARIABLE = re.compile(rb"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-_LIBRARIES = ("PyYAML", "jsonschema", "jsonschema-specifications", "referencing", "packaging")
+_LIBRARIES = frozenset(
+    {"pyyaml", "jsonschema", "jsonschema-specifications", "referencing", "packaging", "pathspec"}
+)
 
 
 def default_dir(environ: Mapping[str, str] | None = None, platform: str = sys.platform) -> Path:
@@ -74,55 +76,54 @@ class Entry:
     facts: dict[str, Any]
 
 
-def run_key(
-    settings: Mapping[str, Any],
-    collected: Collected,
-    release_dirs: Sequence[Path] = (),
-    environ: Mapping[str, str] | None = None,
-) -> str:
-    """The hash of every input of one run. ``settings``: what the caller's flags and configuration
-    decide (JSON values; the caller names every one that changes findings)."""
-    digest = hashlib.sha256()
+def settings_key(settings: Mapping[str, Any], release_dirs: Sequence[Path] = ()) -> str:
+    """The hash of every input of a run but its sources: the tool, the release data and
+    ``settings``, what the caller's flags and configuration decide (JSON values; the caller names
+    every one that changes findings)."""
+    version = sys.modules["checker"].__version__  # read now: tool_fingerprint is kept per process
+    return _hash(
+        {"format": FORMAT, "version": version, "tool": tool_fingerprint()},
+        {"releases": release_fingerprint(release_dirs)},
+        dict(settings),
+    ).hexdigest()
 
-    def add(value: Any) -> None:
-        digest.update(json.dumps(value, sort_keys=True, separators=(",", ":")).encode() + b"\n")
 
-    version = sys.modules["checker"].__version__  # read now: the fingerprint of the files is kept per process
-    add(
-        {
-            "format": FORMAT,
-            "version": version,
-            "tool": tool_fingerprint(),
-            "releases": release_fingerprint(release_dirs),
-        }
+def run_key(settings: str, collected: Collected, environ: Mapping[str, str] | None = None) -> str:
+    """The hash of every input of one run: its ``settings_key`` and every source by path and
+    content, with the environment variables the sources could name."""
+    digest = _hash(
+        settings,
+        [collected.files_seen, collected.files_prefiltered, collected.context_files],
+        [[error.path, error.message] for error in collected.errors],
     )
-    add(dict(settings))
-    add([collected.files_seen, collected.files_prefiltered, collected.context_files])
-    add([[error.path, error.message] for error in collected.errors])
     names: set[bytes] = set()
     for source in collected.sources:
-        add([source.path, source.explicit, source.context, len(source.raw)])
+        digest.update(_line([source.path, source.explicit, source.context, len(source.raw)]))
         digest.update(source.raw)
         if b"$" in source.raw:
             names.update(_VARIABLE.findall(source.raw))
     env = os.environ if environ is None else environ
-    add({name.decode(): env.get(name.decode()) for name in sorted(names)})
+    digest.update(_line({name.decode(): env.get(name.decode()) for name in sorted(names)}))
     return digest.hexdigest()
+
+
+def _line(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+def _hash(*values: Any) -> Any:
+    digest = hashlib.sha256()
+    for value in values:
+        digest.update(_line(value))
+    return digest
 
 
 @cache
 def tool_fingerprint() -> list[Any]:
     """The tool's files as installed (an edited checkout is another tool), Python's version and the
-    libraries whose answers are part of the findings."""
-    import importlib.metadata
+    installed versions of the libraries whose answers are part of the findings."""
     import importlib.util
 
-    versions = []
-    for library in _LIBRARIES:
-        try:
-            versions.append(importlib.metadata.version(library))
-        except importlib.metadata.PackageNotFoundError:
-            versions.append("")
     folders = list(sys.modules["checker"].__path__)
     for package in ("checker.policies", "checker.jsonschemas", "checker.ruledocs"):
         spec = importlib.util.find_spec(package)
@@ -136,7 +137,23 @@ def tool_fingerprint() -> list[Any]:
                 with contextlib.suppress(OSError):
                     status = os.stat(path)
                     files.append([path, status.st_size, status.st_mtime_ns])
-    return [sys.version, versions, files]
+    return [sys.version, _library_versions(), files]
+
+
+def _library_versions() -> list[str]:
+    """The libraries' dist-info folders, named with their versions (importlib.metadata costs more
+    to import than a whole cache hit)."""
+    found = []
+    for folder in dict.fromkeys(sys.path):
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for name in sorted(names):
+            project = name.split("-", 1)[0].lower().replace("_", "-")
+            if name.endswith(".dist-info") and project in _LIBRARIES:
+                found.append(f"{folder}/{name}")
+    return found
 
 
 def release_fingerprint(user_dirs: Sequence[Path]) -> list[list[str]]:
@@ -191,16 +208,38 @@ class ResultCache:
         if _decode(key, text) != entry:
             return False
         try:
-            if not self.directory.is_dir():
-                self.directory.mkdir(parents=True, exist_ok=True)
-                _write(self.root / "CACHEDIR.TAG", _TAG)
-            _write(self.path(key), text.encode())
+            self._store(self.path(key), text)
         except OSError:
             self.enabled = False
             return False
         self.writes += 1
-        self._prune()
         return True
+
+    def get_tree(self, key: str) -> dict[str, Any] | None:
+        """The tree snapshot stored under ``key`` (checker.workflows.treestate), or None."""
+        try:
+            text = (self.directory / f"tree-{key}.json").read_text(encoding="utf-8")
+            document = json.loads(text)
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(document, dict) or document.get("format") != _MAGIC or document.get("key") != key:
+            return None
+        return document
+
+    def put_tree(self, key: str, snapshot: Mapping[str, Any]) -> None:
+        document = {**snapshot, "format": _MAGIC, "version": FORMAT, "key": key}
+        if self.enabled:
+            try:
+                self._store(self.directory / f"tree-{key}.json", json.dumps(document, separators=(",", ":")))
+            except OSError:
+                self.enabled = False
+
+    def _store(self, path: Path, text: str) -> None:
+        if not self.directory.is_dir():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write(self.root / "CACHEDIR.TAG", _TAG)
+        _write(path, text.encode())
+        self._prune()
 
     def _read(self, key: str) -> Entry | None:
         try:
