@@ -310,3 +310,13 @@ def test_the_snapshot_replaces_the_walk_only_while_nothing_in_the_tree_changed(
         done = check(repo, cache_dir, "--format", "json")
         fresh = check(repo, cache_dir, "--format", "json", "--no-cache")
         assert done.stdout == fresh.stdout, edit
+
+
+@pytest.mark.parametrize(
+    "flags", [["--platform", "linux/arm64"], ["--namespace", "main"], ["--data", "d.json"]]
+)
+def test_a_cached_run_still_rejects_flags_it_cannot_use(repo: Path, tmp_path: Path, flags: list[str]) -> None:
+    cache_dir = tmp_path / "cache"
+    check(repo, cache_dir)
+    done = check(repo, cache_dir, *flags)
+    assert done.returncode == 2 and "error" in done.stderr and "Traceback" not in done.stderr

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checker.cli import options
+from checker.cli import common, options
 from checker.inputs.sources import STDIN
 from checker.report.model import CheckedObject, ClusterLine, ReportInput
 
@@ -35,9 +35,12 @@ def _open_cache(args: argparse.Namespace, config: Config) -> ResultCache | None:
     """The cache of this run, or None when it is off for it."""
     from checker.workflows.cache import ResultCache, default_dir, disabled_by_env
 
-    if args.no_cache or disabled_by_env():
+    if args.no_cache or disabled_by_env() or STDIN in args.paths:
         return None
-    if STDIN in args.paths or args.policy or args.registry or config.registry_urls:
+    # Rego flags (and their misuse, a usage error) and registries take the run past the key.
+    if args.policy or args.data or args.namespace or args.all_namespaces or args.combine:
+        return None
+    if common.registry_settings(args, config) is not None:
         return None
     return ResultCache(Path(args.cache_dir) if args.cache_dir else default_dir())
 
