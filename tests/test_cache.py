@@ -213,6 +213,7 @@ def test_the_default_directory_follows_xdg_cache_home(
     run_cli("check", ".", cwd=repo)
     assert len(entries(tmp_path / "xdg" / "k0s-policy")) == 1
     assert (tmp_path / "xdg" / "k0s-policy" / "CACHEDIR.TAG").is_file()
+    assert (tmp_path / "xdg" / "k0s-policy" / ".gitignore").read_text(encoding="utf-8") == "*\n"
 
 
 def test_platform_cache_folders() -> None:

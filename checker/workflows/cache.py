@@ -238,6 +238,9 @@ class ResultCache:
         if not self.directory.is_dir():
             self.directory.mkdir(parents=True, exist_ok=True)
             _write(self.root / "CACHEDIR.TAG", _TAG)
+            _write(
+                self.root / ".gitignore", b"*\n"
+            )  # a cache inside a repository is not checked or committed
         _write(path, text.encode())
         self._prune()
 
