@@ -321,3 +321,15 @@ def test_a_cached_run_still_rejects_flags_it_cannot_use(repo: Path, tmp_path: Pa
     check(repo, cache_dir)
     done = check(repo, cache_dir, *flags)
     assert done.returncode == 2 and "error" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_baselines_read_the_cached_findings(repo: Path, tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    baseline = str(tmp_path / "baseline.json")
+    check(repo, cache_dir, "--write-baseline", baseline)
+    write(repo, "clusters/new/k0s.yaml", TYPO.replace("imagez", "netwrk"))
+    runs = [check(repo, cache_dir, "--baseline", baseline, "--format", "json") for _ in range(2)]
+    assert len(entries(cache_dir)) == 2  # the write and the first comparison; the second is a hit
+    assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode == 1
+    paths = {f["path"] for f in json.loads(runs[1].stdout)["findings"] if "suppressed" not in f}
+    assert paths == {"clusters/new/k0s.yaml"}  # the baseline's findings stay hidden on a hit
