@@ -18,6 +18,9 @@ from checker.rules import Options
 from checker.rules.base import MESSAGE_LIMIT
 from checker.workflows.check import Result, Selection, run_check
 
+# The result cache would answer a test's second identical run from disk; tests/test_cache.py turns it on.
+os.environ["K0S_POLICY_NO_CACHE"] = "1"
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 

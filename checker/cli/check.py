@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checker.cli import common, options
+from checker.cli import cached, common, options
 
 if TYPE_CHECKING:
+    from checker.report.model import ReportInput
     from checker.workflows.shard import Shard
 
 EXAMPLES = (
@@ -35,6 +36,7 @@ def add_parser(sub: Any) -> None:
     options.add_scale_options(check)
     check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
     options.add_registry_options(check)
+    options.add_cache_options(check)
     check.add_argument(
         "-v", "--verbose", action="store_true", help="text: print each finding's detail (the why) under it"
     )
@@ -65,20 +67,18 @@ def run(args: argparse.Namespace) -> int:
             return common.error("--shard splits a plain check; PR mode and baselines compare whole runs")
         return _check_compared(args, cwd)
     try:
-        catalog = common.load_catalog(args)
-        selection = common.selection(args)
-        result, report = _run_working_tree(args, cwd, catalog, selection)
+        report = _run_working_tree(args, cwd)
         report.show_suppressed = args.show_suppressed
         report.verbose = args.verbose
         report.fail_on = args.fail_on
         common.write_reports(args, report)
     except common.UsageError as err:
         return common.error(str(err))
-    for error in result.input_errors:
+    for error in report.input_errors:
         sys.stderr.write(f"k0s-policy: {error}\n")
-    if result.input_errors:
+    if report.input_errors:
         return options.EXIT_USAGE
-    return common.exit_code(result.active, args.fail_on)
+    return common.exit_code(report.active, args.fail_on)
 
 
 def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
@@ -91,11 +91,11 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
             raise common.UsageError("--write-baseline records every current finding: use it alone")
         if args.show_fixed and not args.diff_base:
             raise common.UsageError("--show-fixed needs --diff-base")
-        catalog = common.load_catalog(args)
-        selection = common.selection(args)
         if args.diff_base:
             from checker.workflows.prmode import PRModeError, run_pr_check
 
+            catalog = common.load_catalog(args)
+            selection = common.selection(args)
             try:
                 comparison = run_pr_check(
                     args.paths,
@@ -127,10 +127,10 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
             policies = comparison.policies
             report.policy_successes = policies.successes if policies is not None else {}
         else:
-            result, report = _run_working_tree(args, cwd, catalog, selection)
-        if args.write_baseline and not result.input_errors:
+            report = _run_working_tree(args, cwd)
+        if args.write_baseline and not report.input_errors:
             count = write_baseline(
-                Path(args.write_baseline), args.write_baseline, result.findings, __version__
+                Path(args.write_baseline), args.write_baseline, report.findings, __version__
             )
             sys.stderr.write(f"k0s-policy: wrote {count} findings to the baseline {args.write_baseline}\n")
             return options.EXIT_OK
@@ -148,25 +148,47 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
             common.write_reports(args, report)
     except (common.UsageError, BaselineError) as err:
         return common.error(str(err))
-    for error in result.input_errors:
+    for error in report.input_errors:
         sys.stderr.write(f"k0s-policy: {error}\n")
-    if result.input_errors:
+    if report.input_errors:
         return options.EXIT_USAGE
     return common.exit_code(report.active, args.fail_on)
 
 
-def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selection: Any) -> tuple[Any, Any]:
-    """One check of the files as they are on disk: the result and the report input built from it."""
+def _run_working_tree(args: argparse.Namespace, cwd: Path) -> ReportInput:
+    """One check of the files as they are on disk, or its report from the result cache when no
+    input changed (checker.cli.cached): the catalogue and the rules load only on a miss."""
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        raise common.UsageError(f"--jobs {args.jobs}: give 1 or more processes")
+    config, tree = common.load_repository(args, cwd)
+    rule_options = common.rule_options(args, config) if cached.names_airgap(args, config) else None
+    run = cached.CachedRun.start(args, cwd, config, tree, rule_options)
+
+    def walk() -> Any:
+        return common.collect_work_tree(args, cwd, tree, config, prefilter_named=args.skip_unrelated)
+
+    collected = run.collect(cwd, tree, walk) if run is not None else walk()
+    report = run.lookup(collected) if run is not None else None
+    if report is None:
+        report = _run_uncached(args, cwd, config, collected, rule_options)
+        if run is not None:
+            run.store(report)
+    report.shard = _shard_numbers(args)
+    return report
+
+
+def _run_uncached(
+    args: argparse.Namespace, cwd: Path, config: Any, collected: Any, rule_options: Any
+) -> ReportInput:
     from checker.report.model import report_input
     from checker.workflows.pool import available_cpus, run_pooled
 
-    config, tree = common.load_repository(args, cwd)
-    rule_options = common.rule_options(args, config)
-    collected = common.collect_work_tree(args, cwd, tree, config, prefilter_named=args.skip_unrelated)
+    catalog = common.load_catalog(args)
+    selection = common.selection(args)
+    if rule_options is None:
+        rule_options = common.rule_options(args, config)
     policies = common.policies(args)
     shard = _shard(args)
-    if getattr(args, "jobs", None) is not None and args.jobs < 1:
-        raise common.UsageError(f"--jobs {args.jobs}: give 1 or more processes")
     result = run_pooled(
         collected,
         catalog,
@@ -179,9 +201,13 @@ def _run_working_tree(args: argparse.Namespace, cwd: Path, catalog: Any, selecti
         jobs=1 if shard is not None else (getattr(args, "jobs", None) or available_cpus()),
     )
     report = report_input(result)
-    report.shard = (shard.index, shard.count) if shard is not None else None
     report.policy_successes = policies.successes if policies is not None else {}
-    return result, report
+    return report
+
+
+def _shard_numbers(args: argparse.Namespace) -> tuple[int, int] | None:
+    shard = _shard(args)
+    return (shard.index, shard.count) if shard is not None else None
 
 
 def _shard(args: argparse.Namespace) -> Shard | None:

@@ -229,3 +229,17 @@ def add_registry_options(check: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--registry-timeout", type=float, default=10.0, metavar="SECONDS", help="timeout of each request"
     )
+
+
+def add_cache_options(parser: argparse.ArgumentParser) -> None:
+    """The result cache (checker.workflows.cache): a run with unchanged inputs reads its findings back."""
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the result cache lives (default: $XDG_CACHE_HOME/k0s-policy or ~/.cache/k0s-policy)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the result cache (also K0S_POLICY_NO_CACHE=1)",
+    )
