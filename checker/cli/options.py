@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checker.report.style import TextOptions
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -91,6 +94,48 @@ def add_format_options(parser: argparse.ArgumentParser, formats: Sequence[str]) 
     )
     parser.add_argument(
         "--output", action=FormatAction, metavar="FILE", help="write the preceding --format to FILE"
+    )
+
+
+def add_text_options(
+    parser: argparse.ArgumentParser, *, quiet: bool = True, verbose: bool = True, statistics: bool = True
+) -> None:
+    """How the text report reads: --color, and where they mean something -q, -v and --statistics."""
+    from checker.report.style import COLOR_CHOICES
+
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="colour severities and rule ids: auto (on a terminal; NO_COLOR turns it off, FORCE_COLOR on)",
+    )
+    if quiet:
+        parser.add_argument(
+            "-q", "--quiet", action="store_true", help="text: print the findings only (no header, no summary)"
+        )
+    if verbose:
+        parser.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="text: print each finding's detail (the why) under it",
+        )
+    if statistics:
+        parser.add_argument(
+            "--statistics",
+            action="store_true",
+            help="text: one line per rule with its count, not every finding",
+        )
+
+
+def text_options(args: argparse.Namespace) -> TextOptions:
+    """The text report's TextOptions from the flags add_text_options added."""
+    from checker.report.style import TextOptions
+
+    return TextOptions(
+        color=getattr(args, "color", "auto"),
+        quiet=getattr(args, "quiet", False),
+        statistics=getattr(args, "statistics", False),
     )
 
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import TextIO
 from urllib.parse import quote
 
-from checker.findings import Finding, Severity, counts
+from checker.findings import Finding, Severity
 from checker.report.model import ReportInput
 
 COMMANDS: dict[Severity, str] = {
@@ -171,13 +171,7 @@ def _plain(finding: Finding) -> str:
 
 
 def _totals(report: ReportInput) -> str:
-    tally = counts(report.findings)
-    errors, warnings = tally["error"], tally["warning"]
-    text = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}, {tally['info']} info"
-    if tally["suppressed"]:
-        text += f", {tally['suppressed']} suppressed"
-    files, clusters = report.files_read, len(report.clusters)
-    return f"{text} in {files} file{'s' * (files != 1)}, {clusters} cluster{'s' * (clusters != 1)}"
+    return report.summary_line()
 
 
 def _verdict(report: ReportInput) -> str:
