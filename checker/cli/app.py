@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from checker.cli import audit, check, fix, images, merge, releases, rules, schema, upgrade, verify
-from checker.cli.options import EXIT_OK, EXIT_USAGE
+from checker.cli.options import EXIT_OK, EXIT_USAGE, add_version_flag
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": check.run,
@@ -24,13 +24,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from checker import __version__
-
     parser = argparse.ArgumentParser(
         prog="k0s-policy",
         description="Check k0s, k0sctl and autopilot configuration in a GitOps repository.",
+        epilog="`k0s-policy COMMAND --help` shows a command's flags, examples and exit codes.",
     )
-    parser.add_argument("--version", action="version", version=f"k0s-policy {__version__}")
+    add_version_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     check.add_parser(sub)
     rules.add_parsers(sub)

@@ -53,6 +53,9 @@ def add_parser(sub: Any) -> None:
     )
     options.add_repository_options(images)
     options.add_release_options(images)
+    images.add_argument(
+        "-q", "--quiet", action="store_true", help="print the list only: no notes or summary on stderr"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("k0s-policy: error: no image list: fix the input errors above first\n")
         return options.EXIT_USAGE
     result.insecure_sources = frozenset(host.strip().lower() for host in args.registry_insecure)
-    for entry in result.clusters:  # an assumed or approximated target is said, never hidden
+    for entry in [] if args.quiet else result.clusters:  # an assumed target is said, never hidden
         if entry.cluster.assumed_newest:
             sys.stderr.write(
                 f"k0s-policy: note: cluster {entry.cluster.name} declares no k0s version; listed for the "
@@ -105,7 +108,20 @@ def run(args: argparse.Namespace) -> int:
         raise  # the reader stopped early (| head): app.main ends quietly
     except OSError as err:
         return common.error(f"cannot write the output: {err.strerror or err}")
+    if not args.quiet:
+        sys.stderr.write(f"k0s-policy: {_summary(result, args.from_version)}\n")
     return options.EXIT_OK
+
+
+def _summary(result: Any, from_version: str | None) -> str:
+    """`1 cluster: 23 images` (with --from: the images to add), checker.findings.summary_line."""
+    from checker.findings import summary_line
+
+    distinct = {needed.image for entry in result.clusters for needed in entry.images}
+    noun = ("image to add", "images to add") if from_version else ("image", "images")
+    return summary_line(
+        [(len(result.clusters), "cluster")], [(len(distinct), *noun)], nothing=f"no {noun[1]}"
+    )
 
 
 def _write_sync_dir(result: Any, directory: Path) -> None:

@@ -24,9 +24,16 @@ EXIT_CODES = """exit codes:
 
 
 def sub_parser(
-    sub: Any, name: str, help_text: str, examples: Sequence[str], exit_codes: str = EXIT_CODES
+    sub: Any,
+    name: str,
+    help_text: str,
+    examples: Sequence[str],
+    exit_codes: str = EXIT_CODES,
+    *,
+    long_version: bool = True,
 ) -> Any:
-    """A sub-command's parser with its examples and exit codes at the end of --help, and -V/--version."""
+    """A sub-command's parser with its examples and exit codes at the end of --help, and -V/--version
+    (only -V where ``long_version`` is false: --version means something else there)."""
     epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples) + "\n\n" + exit_codes
     parser = sub.add_parser(
         name,
@@ -35,7 +42,7 @@ def sub_parser(
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_version_flag(parser)
+    add_version_flag(parser, long=long_version)
     return parser
 
 
