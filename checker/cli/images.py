@@ -14,6 +14,7 @@ EXAMPLES = (
     "k0s-policy images clusters/edge-prod                       # one reference a line",
     "k0s-policy images clusters/edge-prod --from v1.29.4+k0s.0  # what the mirror must gain",
     "k0s-policy images clusters/ --format skopeo-sync --output-dir sync/",
+    "k0s-policy images clusters/ --format json --output images.json --format list",
 )
 IMAGES_EXIT_CODES = """exit codes:
   0  the list was written
@@ -37,8 +38,8 @@ def add_parser(sub: Any) -> None:
         metavar="VERSION",
         help="print only the images a mirror serving VERSION must gain before the upgrade",
     )
-    images.add_argument("--format", choices=list(WRITERS), default="list", help="output format")
-    images.add_argument("--output", metavar="FILE", help="write the output here instead of stdout")
+    options.add_format_options(images, list(WRITERS))
+    images.set_defaults(default_format="list")
     images.add_argument(
         "--output-dir",
         metavar="DIR",
@@ -63,10 +64,14 @@ def run(args: argparse.Namespace) -> int:
     from checker.workflows.images import ImagesError, run_images
 
     cwd = Path.cwd()
-    if args.output_dir and args.format != "skopeo-sync":
+    outputs = getattr(args, "outputs", None) or [["list", None]]
+    if args.output_dir and [name for name, _ in outputs] != ["skopeo-sync"]:
         return common.error("--output-dir writes skopeo sync files: use it with --format skopeo-sync")
-    if args.output_dir and args.output:
+    if args.output_dir and any(output for _, output in outputs):
         return common.error("use --output or --output-dir, not both")
+    problem = options.check_outputs(args)
+    if problem:
+        return common.error(problem)
     try:
         config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
@@ -99,13 +104,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.output_dir:
             _write_sync_dir(result, Path(args.output_dir))
-        elif args.output:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                WRITERS[args.format](result, handle)
         else:
-            WRITERS[args.format](result, sys.stdout)
+            common.write_outputs(args, lambda name, out: WRITERS[name](result, out))
     except BrokenPipeError:
         raise  # the reader stopped early (| head): app.main ends quietly
+    except common.UsageError as err:
+        return common.error(str(err))
     except OSError as err:
         return common.error(f"cannot write the output: {err.strerror or err}")
     if not args.quiet:

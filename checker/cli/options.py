@@ -88,7 +88,7 @@ class FormatAction(argparse.Action):
                     f"--format {value} (to write a file called {value}, give --output ./{value})"
                 )
             if not outputs:
-                outputs.append(["text", None])
+                outputs.append([getattr(ns, "default_format", "text"), None])
             if outputs[-1][1] is not None:
                 parser.error("each --output follows the --format it belongs to")
             outputs[-1][1] = value
@@ -97,7 +97,10 @@ class FormatAction(argparse.Action):
 
 def add_format_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
     parser.add_argument(
-        "--format", choices=sorted(formats), action=FormatAction, help="report format (repeatable)"
+        "--format",
+        choices=sorted(formats),
+        action=FormatAction,
+        help="report format (repeatable; the default is text)",
     )
     parser.add_argument(
         "--output", action=FormatAction, metavar="FILE", help="write the preceding --format to FILE"
@@ -158,7 +161,9 @@ def add_rule_selection(parser: argparse.ArgumentParser) -> None:
 def add_release_options(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
     if target:
         parser.add_argument(
-            "--k0s-version", help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)"
+            "--k0s-version",
+            metavar="VERSION",
+            help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)",
         )
     parser.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
 
