@@ -164,3 +164,33 @@ def counts(findings: Sequence[Finding]) -> dict[str, int]:
             result[str(finding.severity)] += 1
     result["suppressed"] = sum(1 for f in findings if f.suppressed_by)
     return result
+
+
+# --- the one summary style of every sub-command ------------------------------------------------------
+
+# (count, noun) or (count, singular, plural) for nouns that do not take an s
+Count = tuple[int, str] | tuple[int, str, str]
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 file`, `2 files`; ``many`` where the plural is not noun + s (`2 info`, `2 checks skipped`)."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
+def summary_line(scope: Sequence[Count], outcome: Sequence[Count], *, nothing: str = "no findings") -> str:
+    """`2 files, 3 documents, 1 cluster: 1 error, 1 warning`: what was looked at (every count, zeros
+    too), then what came of it (only the counts that are not zero; ``nothing`` when all are)."""
+    head = ", ".join(plural(*count) for count in scope)
+    tail = ", ".join(plural(*count) for count in outcome if count[0]) or nothing
+    return f"{head}: {tail}" if head else tail
+
+
+def finding_counts(findings: Sequence[Finding]) -> list[Count]:
+    """The outcome part of a summary: active findings by severity, then the suppressed ones."""
+    tally = counts(findings)
+    return [
+        (tally["error"], "error"),
+        (tally["warning"], "warning"),
+        (tally["info"], "info", "info"),
+        (tally["suppressed"], "suppressed", "suppressed"),
+    ]

@@ -176,3 +176,11 @@ def assert_survived(
         assert name in output, (name, output)
     if sibling:
         assert sibling in done.stdout and "K0S102" in done.stdout, done.stdout
+
+
+@pytest.fixture(autouse=True)
+def _no_colour_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reports compare plain text: a CI that exports FORCE_COLOR or NO_COLOR must not change them
+    (tests/test_cli_text.py sets them where it means to)."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)

@@ -368,7 +368,7 @@ def test_pre_commit_hooks(tmp_path: Path) -> None:
 
     unrelated = run_hook("k0s-policy", "charts/app/templates/deployment.yaml", "package.json")
     assert unrelated.returncode == 0, unrelated.stdout  # a Helm template is not k0s configuration
-    assert "0 files read" in unrelated.stdout
+    assert "0 files, 0 documents, 0 clusters: no findings" in unrelated.stdout
     staged = run_hook(
         "k0s-policy",
         "charts/app/templates/deployment.yaml",
@@ -376,7 +376,7 @@ def test_pre_commit_hooks(tmp_path: Path) -> None:
         "manifests/clusterconfig-k0s.yaml",
     )
     assert staged.returncode == 1 and "manifests/clusterconfig-k0s.yaml:37:16: error K0S102" in staged.stdout
-    assert "2 files read" in staged.stdout
+    assert "2 files, 2 documents, 1 cluster: " in staged.stdout
     # a staged file named like a flag is checked, not read as --ignore
     write(repo, "--ignore=K0S.yaml", (repo / "manifests/clusterconfig-k0s.yaml").read_text())
     flag_named = run_hook("k0s-policy", "--ignore=K0S.yaml", "k0sctl.yaml")
@@ -385,6 +385,6 @@ def test_pre_commit_hooks(tmp_path: Path) -> None:
     whole = run_hook("k0s-policy-repo")  # no file names: the whole tree, same clusters, same findings
     assert whole.returncode == 1
     assert (
-        whole.stdout.splitlines()[-1].split("checked, ")[1]
-        == staged.stdout.splitlines()[-1].split("checked, ")[1]
+        whole.stdout.splitlines()[-1].split(" documents, ")[1]
+        == staged.stdout.splitlines()[-1].split(" documents, ")[1]
     )

@@ -511,7 +511,10 @@ def test_api_refusal_and_unreachable_server_exit_2(fixed_example: Path, capsys) 
         config = kubeconfig(fixed_example / "kubeconfig", refusing.url)
         code, out, err = run(["audit", "edge-prod", "--kubeconfig", str(config)], capsys)
     assert code == 2 and out == ""
-    assert "HTTP 403" in err and "get/list on clusterconfigs.k0s.k0sproject.io" in err
+    assert "HTTP 403" in err
+    # the permissions deploy/kubernetes/rbac.yaml grants: one object by name, two lists
+    assert "get on clusterconfigs.k0s.k0sproject.io kube-system/k0s (by name)" in err
+    assert "list on plans.autopilot.k0sproject.io and nodes" in err and "get/list" not in err
     # the server is stopped now: nothing listens on its port any more
     code, _, err = run(["audit", "edge-prod", "--kubeconfig", str(config)], capsys)
     assert code == 2 and "cannot reach the API server" in err

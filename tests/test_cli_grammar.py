@@ -50,9 +50,32 @@ def test_reporting_commands_share_the_flags(command: str, capsys: pytest.Capture
     assert missing == []
 
 
-@pytest.mark.parametrize(
-    "argv", [["check"], ["audit"], ["fix"], ["rules"], ["explain"], ["releases"], ["verify"], ["upgrade"]]
-)
+EVERY_COMMAND = [
+    ["check"], ["audit"], ["fix"], ["rules"], ["explain"], ["releases"], ["verify"], ["upgrade"], ["images"],
+    ["merge-reports"], ["schema"], ["schema", "export"], ["releases", "list"], ["releases", "import"],
+    ["releases", "export-data"],
+]  # fmt: skip
+# the text flags, on every sub-command whose text they change
+TEXT_FLAGS = {
+    "check": ["--color", "--quiet", "--verbose", "--statistics"],
+    "audit": ["--color", "--quiet", "--verbose", "--statistics"],
+    "upgrade": ["--color", "--quiet", "--verbose", "--statistics"],
+    "merge-reports": ["--color", "--quiet", "--verbose", "--statistics"],
+    "verify": ["--color", "--quiet"],
+    "fix": ["--color", "--quiet"],
+    "rules": ["--color"],
+    "images": ["--quiet"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(TEXT_FLAGS))
+def test_text_flags_where_they_mean_something(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text([command], capsys)
+    missing = [flag for flag in TEXT_FLAGS[command] if not re.search(rf"(?m)^\s+(-\w, )?{flag}\b", text)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("argv", EVERY_COMMAND, ids=" ".join)
 def test_every_command_has_version_examples_and_exit_codes(
     argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -255,11 +255,11 @@ def test_verify_reports_passes_and_failures(
     assert main(["verify", "--policy", "verify/passing", "--data", "data/allowed.yaml"]) == 0
     out = capsys.readouterr().out
     assert "PASS - verify/passing/policy_test.rego:5 - main - test_never_is_found" in out
-    assert out.rstrip().endswith("2 tests, 2 passed, 0 failures")
+    assert out.rstrip().endswith("\n2 tests: 2 passed")
     assert main(["verify", "--policy", "verify/failing"]) == 1
     out = capsys.readouterr().out
     assert "FAIL - verify/failing/policy_test.rego:9 - team - test_fails: undefined" in out
-    assert out.rstrip().endswith("3 tests, 1 passed, 2 failures")
+    assert out.rstrip().endswith("\n3 tests: 1 passed, 2 failures")
     assert main(["verify", "--policy", "verify/failing", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["summary"] == {"tests": 3, "passed": 1, "failures": 2}

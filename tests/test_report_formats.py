@@ -466,7 +466,7 @@ def test_github_annotations_of_hostile_files(
     assert annotation["level"] == "error" and annotation["title"] == "K0S002"
     assert annotation["file"] == name and annotation["line"] == "4" and annotation["col"] == "3"
     assert HOSTILE_KEY in annotation["message"]
-    assert out.rstrip().endswith("k0s-policy: 1 error, 0 warnings, 0 info in 1 file, 1 cluster")
+    assert out.rstrip().endswith("k0s-policy: 1 file, 1 document, 1 cluster: 1 error")
 
 
 def test_github_caps_annotations_per_level(
@@ -506,7 +506,7 @@ def test_github_step_summary(
     assert code == 1
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n## k0s-policy\n")  # appended, never overwritten
-    assert "**19 errors, 4 warnings, 0 info in 2 files, 1 cluster**" in text
+    assert "**2 files, 2 documents, 1 cluster: 19 errors, 4 warnings**" in text
     assert "The check fails: 19 at or above `error`." in text
     assert "| edge-prod (examples/airgap-upgrade/k0sctl.yaml) | v1.30.5+k0s.0 |" in text
     rows = [line for line in text.splitlines() if line.startswith(("| error |", "| warning |"))]

@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from checker.cli.options import EXIT_OK, EXIT_USAGE
+from checker.cli.options import EXIT_OK, EXIT_USAGE, add_version_flag
 
 # command -> (module in checker.cli, its function adding the sub-parser(s), its run function). Only the
 # module of the command given is imported: a pre-commit `check` does not pay for the audit's reports.
@@ -38,13 +38,12 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every sub-command, or (``only``) of the one given, in the same order and form."""
-    from checker import __version__
-
     parser = argparse.ArgumentParser(
         prog="k0s-policy",
         description="Check k0s, k0sctl and autopilot configuration in a GitOps repository.",
+        epilog="`k0s-policy COMMAND --help` shows a command's flags, examples and exit codes.",
     )
-    parser.add_argument("--version", action="version", version=f"k0s-policy {__version__}")
+    add_version_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     added: set[tuple[str, str]] = set()
     for command, (module, add, _) in COMMANDS.items():

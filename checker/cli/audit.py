@@ -44,9 +44,7 @@ def add_parser(sub: Any) -> None:
     options.add_release_options(audit)
     options.add_airgap_options(audit)
     options.add_policy_options(audit)
-    audit.add_argument(
-        "-v", "--verbose", action="store_true", help="text: print each finding's detail (the why) under it"
-    )
+    options.add_text_options(audit)
     audit.add_argument("--ref", metavar="REF", help="audit this git revision instead of the work tree")
     audit.add_argument(
         "--live", action="append", default=[], metavar="FILE", help="exported live objects (kubectl -o yaml)"
@@ -181,9 +179,12 @@ def run(args: argparse.Namespace) -> int:
             )
         finally:
             blame.close()
+        text = options.text_options(args)
         common.write_outputs(
             args,
-            lambda name, out: write_format(audit, name, out, remediate=args.remediate, verbose=args.verbose),
+            lambda name, out: write_format(
+                audit, name, out, remediate=args.remediate, verbose=args.verbose, text=text
+            ),
         )
         if args.publish_report and not audit.repository.input_errors:
             _publish(args, audit)

@@ -37,9 +37,7 @@ def add_parser(sub: Any) -> None:
     check.add_argument("--show-suppressed", action="store_true", help="list suppressed findings too (text)")
     options.add_registry_options(check)
     options.add_cache_options(check)
-    check.add_argument(
-        "-v", "--verbose", action="store_true", help="text: print each finding's detail (the why) under it"
-    )
+    options.add_text_options(check)
     check.add_argument(
         "--diff-base", metavar="REF", help="PR mode: report only what the change against REF introduces"
     )
@@ -68,9 +66,7 @@ def run(args: argparse.Namespace) -> int:
         return _check_compared(args, cwd)
     try:
         report = _run_working_tree(args, cwd)
-        report.show_suppressed = args.show_suppressed
-        report.verbose = args.verbose
-        report.fail_on = args.fail_on
+        _present(report, args)
         common.write_reports(args, report)
     except common.UsageError as err:
         return common.error(str(err))
@@ -141,9 +137,7 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
                 f"; {gone} of its entries no longer occur (refresh it with --write-baseline)" if gone else ""
             )
             report.notes.append(f"baseline {args.baseline}: {known} known findings not shown{stale}")
-        report.show_suppressed = args.show_suppressed
-        report.verbose = args.verbose
-        report.fail_on = args.fail_on
+        _present(report, args)
         if not args.write_baseline:
             common.write_reports(args, report)
     except (common.UsageError, BaselineError) as err:
@@ -153,6 +147,14 @@ def _check_compared(args: argparse.Namespace, cwd: Path) -> int:
     if report.input_errors:
         return options.EXIT_USAGE
     return common.exit_code(report.active, args.fail_on)
+
+
+def _present(report: ReportInput, args: argparse.Namespace) -> None:
+    """What the report shows and how: --show-suppressed, -v, -q, --color, --statistics, --fail-on."""
+    report.show_suppressed = args.show_suppressed
+    report.verbose = args.verbose
+    report.text = options.text_options(args)
+    report.fail_on = args.fail_on
 
 
 def _run_working_tree(args: argparse.Namespace, cwd: Path) -> ReportInput:

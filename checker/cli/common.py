@@ -297,7 +297,7 @@ def policies(args: argparse.Namespace, dirs: Sequence[str] | None = None) -> Reg
 
 def write_outputs(args: argparse.Namespace, write: Callable[[str, TextIO], None]) -> None:
     """Every --format of the run, each to its --output file or to stdout."""
-    outputs = getattr(args, "outputs", None) or [["text", None]]
+    outputs = getattr(args, "outputs", None) or [[getattr(args, "default_format", "text"), None]]
     for format_name, output in outputs:
         if not output:
             write(format_name, sys.stdout)

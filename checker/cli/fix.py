@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.cli import common, options
+
+if TYPE_CHECKING:
+    from checker.report.style import TextOptions
+    from checker.workflows.fix import FixPlan
 
 EXAMPLES = (
     "k0s-policy fix --dry-run clusters/     # the diff, nothing changed",
     "k0s-policy fix clusters/ --select K0S102",
+    "k0s-policy fix --dry-run clusters/ --color always | less -R",
 )
 FIX_EXIT_CODES = """exit codes:
   0  nothing left to fix (or everything fixed)
@@ -36,6 +41,29 @@ def add_parser(sub: Any) -> None:
     options.add_rule_selection(fix)
     options.add_repository_options(fix)
     options.add_release_options(fix)
+    options.add_text_options(fix, verbose=False, statistics=False)
+
+
+DIFF_CODES = (("+++", "1"), ("---", "1"), ("@@", "36"), ("+", "32"), ("-", "31"))
+
+
+def _write_diff(fix_plan: FixPlan, text: TextOptions) -> None:
+    """The unified diff on stdout; on a terminal (or --color always) added lines green, removed red."""
+    import io
+
+    from checker.report.style import Style
+    from checker.workflows import fix
+
+    style = Style.of(text, sys.stdout)
+    if not style.on:
+        fix.write_diff(fix_plan, sys.stdout)
+        return
+    buffer = io.StringIO()
+    fix.write_diff(fix_plan, buffer)
+    for line in buffer.getvalue().splitlines(keepends=True):
+        code = next((code for prefix, code in DIFF_CODES if line.startswith(prefix)), "")
+        body = line.rstrip("\n")
+        sys.stdout.write((style.paint(body, code) if code else body) + line[len(body) :])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,10 +94,10 @@ def run(args: argparse.Namespace) -> int:
     )
     fix_plan = fix.plan(result, collected, catalog)
     if args.dry_run:
-        fix.write_diff(fix_plan, sys.stdout)
+        _write_diff(fix_plan, options.text_options(args))
     else:
         fix.apply(fix_plan, cwd)
-    fix.write_summary(fix_plan, args.dry_run, sys.stderr)
+    fix.write_summary(fix_plan, args.dry_run, sys.stderr, quiet=args.quiet)
     if fix_plan.problems or (args.dry_run and fix_plan.changed):
         return options.EXIT_FINDINGS
     return options.EXIT_OK

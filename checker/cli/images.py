@@ -14,6 +14,7 @@ EXAMPLES = (
     "k0s-policy images clusters/edge-prod                       # one reference a line",
     "k0s-policy images clusters/edge-prod --from v1.29.4+k0s.0  # what the mirror must gain",
     "k0s-policy images clusters/ --format skopeo-sync --output-dir sync/",
+    "k0s-policy images clusters/ --format json --output images.json --format list",
 )
 IMAGES_EXIT_CODES = """exit codes:
   0  the list was written
@@ -37,8 +38,8 @@ def add_parser(sub: Any) -> None:
         metavar="VERSION",
         help="print only the images a mirror serving VERSION must gain before the upgrade",
     )
-    images.add_argument("--format", choices=list(WRITERS), default="list", help="output format")
-    images.add_argument("--output", metavar="FILE", help="write the output here instead of stdout")
+    options.add_format_options(images, list(WRITERS))
+    images.set_defaults(default_format="list")
     images.add_argument(
         "--output-dir",
         metavar="DIR",
@@ -53,6 +54,9 @@ def add_parser(sub: Any) -> None:
     )
     options.add_repository_options(images)
     options.add_release_options(images)
+    images.add_argument(
+        "-q", "--quiet", action="store_true", help="print the list only: no notes or summary on stderr"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,10 +64,14 @@ def run(args: argparse.Namespace) -> int:
     from checker.workflows.images import ImagesError, run_images
 
     cwd = Path.cwd()
-    if args.output_dir and args.format != "skopeo-sync":
+    outputs = getattr(args, "outputs", None) or [["list", None]]
+    if args.output_dir and [name for name, _ in outputs] != ["skopeo-sync"]:
         return common.error("--output-dir writes skopeo sync files: use it with --format skopeo-sync")
-    if args.output_dir and args.output:
+    if args.output_dir and any(output for _, output in outputs):
         return common.error("use --output or --output-dir, not both")
+    problem = options.check_outputs(args)
+    if problem:
+        return common.error(problem)
     try:
         config, tree = common.load_repository(args, cwd)
         catalog = common.load_catalog(args)
@@ -83,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("k0s-policy: error: no image list: fix the input errors above first\n")
         return options.EXIT_USAGE
     result.insecure_sources = frozenset(host.strip().lower() for host in args.registry_insecure)
-    for entry in result.clusters:  # an assumed or approximated target is said, never hidden
+    for entry in [] if args.quiet else result.clusters:  # an assumed target is said, never hidden
         if entry.cluster.assumed_newest:
             sys.stderr.write(
                 f"k0s-policy: note: cluster {entry.cluster.name} declares no k0s version; listed for the "
@@ -96,16 +104,28 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.output_dir:
             _write_sync_dir(result, Path(args.output_dir))
-        elif args.output:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                WRITERS[args.format](result, handle)
         else:
-            WRITERS[args.format](result, sys.stdout)
+            common.write_outputs(args, lambda name, out: WRITERS[name](result, out))
     except BrokenPipeError:
         raise  # the reader stopped early (| head): app.main ends quietly
+    except common.UsageError as err:
+        return common.error(str(err))
     except OSError as err:
         return common.error(f"cannot write the output: {err.strerror or err}")
+    if not args.quiet:
+        sys.stderr.write(f"k0s-policy: {_summary(result, args.from_version)}\n")
     return options.EXIT_OK
+
+
+def _summary(result: Any, from_version: str | None) -> str:
+    """`1 cluster: 23 images` (with --from: the images to add), checker.findings.summary_line."""
+    from checker.findings import summary_line
+
+    distinct = {needed.image for entry in result.clusters for needed in entry.images}
+    noun = ("image to add", "images to add") if from_version else ("image", "images")
+    return summary_line(
+        [(len(result.clusters), "cluster")], [(len(distinct), *noun)], nothing=f"no {noun[1]}"
+    )
 
 
 def _write_sync_dir(result: Any, directory: Path) -> None:

@@ -11,6 +11,7 @@ from checker.cli import common, options
 EXAMPLES = (
     "k0s-policy merge-reports shard-*.json --format sarif --output k0s-policy.sarif",
     "k0s-policy merge-reports shard-0.json shard-1.json shard-2.json --format text --format json --output all.json",
+    "k0s-policy merge-reports shard-*.json --statistics   # findings per rule across every shard",
 )
 MERGE_EXIT_CODES = """exit codes:
   0  nothing at or above --fail-on in the merged report
@@ -31,6 +32,7 @@ def add_parser(sub: Any) -> None:
     merge.add_argument("reports", nargs="+", metavar="FILE", help="reports of `check --format json`")
     options.add_format_options(merge, list(FORMATS))
     options.add_fail_on(merge)
+    options.add_text_options(merge)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = merge_files(args.reports)
         report.fail_on = args.fail_on
+        report.verbose = args.verbose
+        report.text = options.text_options(args)
         common.write_reports(args, report)
     except (MergeError, common.UsageError) as err:
         return common.error(str(err))

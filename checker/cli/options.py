@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checker.report.style import TextOptions
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -21,9 +24,16 @@ EXIT_CODES = """exit codes:
 
 
 def sub_parser(
-    sub: Any, name: str, help_text: str, examples: Sequence[str], exit_codes: str = EXIT_CODES
+    sub: Any,
+    name: str,
+    help_text: str,
+    examples: Sequence[str],
+    exit_codes: str = EXIT_CODES,
+    *,
+    long_version: bool = True,
 ) -> Any:
-    """A sub-command's parser with its examples and exit codes at the end of --help, and -V/--version."""
+    """A sub-command's parser with its examples and exit codes at the end of --help, and -V/--version
+    (only -V where ``long_version`` is false: --version means something else there)."""
     epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples) + "\n\n" + exit_codes
     parser = sub.add_parser(
         name,
@@ -32,7 +42,7 @@ def sub_parser(
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_version_flag(parser)
+    add_version_flag(parser, long=long_version)
     return parser
 
 
@@ -78,7 +88,7 @@ class FormatAction(argparse.Action):
                     f"--format {value} (to write a file called {value}, give --output ./{value})"
                 )
             if not outputs:
-                outputs.append(["text", None])
+                outputs.append([getattr(ns, "default_format", "text"), None])
             if outputs[-1][1] is not None:
                 parser.error("each --output follows the --format it belongs to")
             outputs[-1][1] = value
@@ -87,10 +97,55 @@ class FormatAction(argparse.Action):
 
 def add_format_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
     parser.add_argument(
-        "--format", choices=sorted(formats), action=FormatAction, help="report format (repeatable)"
+        "--format",
+        choices=sorted(formats),
+        action=FormatAction,
+        help="report format (repeatable; the default is text)",
     )
     parser.add_argument(
         "--output", action=FormatAction, metavar="FILE", help="write the preceding --format to FILE"
+    )
+
+
+def add_text_options(
+    parser: argparse.ArgumentParser, *, quiet: bool = True, verbose: bool = True, statistics: bool = True
+) -> None:
+    """How the text report reads: --color, and where they mean something -q, -v and --statistics."""
+    from checker.report.style import COLOR_CHOICES
+
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="colour severities and rule ids: auto (on a terminal; NO_COLOR turns it off, FORCE_COLOR on)",
+    )
+    if quiet:
+        parser.add_argument(
+            "-q", "--quiet", action="store_true", help="text: print the findings only (no header, no summary)"
+        )
+    if verbose:
+        parser.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="text: print each finding's detail (the why) under it",
+        )
+    if statistics:
+        parser.add_argument(
+            "--statistics",
+            action="store_true",
+            help="text: one line per rule with its count, not every finding",
+        )
+
+
+def text_options(args: argparse.Namespace) -> TextOptions:
+    """The text report's TextOptions from the flags add_text_options added."""
+    from checker.report.style import TextOptions
+
+    return TextOptions(
+        color=getattr(args, "color", "auto"),
+        quiet=getattr(args, "quiet", False),
+        statistics=getattr(args, "statistics", False),
     )
 
 
@@ -106,7 +161,9 @@ def add_rule_selection(parser: argparse.ArgumentParser) -> None:
 def add_release_options(parser: argparse.ArgumentParser, *, target: bool = True) -> None:
     if target:
         parser.add_argument(
-            "--k0s-version", help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)"
+            "--k0s-version",
+            metavar="VERSION",
+            help="target k0s version for every cluster (e.g. v1.30.14+k0s.0 or 1.30)",
         )
     parser.add_argument("--data-dir", metavar="DIR", help="user release files (see `k0s-policy releases`)")
 

@@ -31,13 +31,26 @@ def add_parser(sub: Any) -> None:
     releases.set_defaults(k0s_version=None, releases_command=None)
     actions = releases.add_subparsers(dest="releases_command", metavar="ACTION")
     data_help = f"user release files (default: {default_data_dir()})"
-    listing = actions.add_parser("list", help="one line per known k0s minor")
-    options.add_version_flag(listing)
-    listing.add_argument("--data-dir", metavar="DIR", help=data_help)
-    importing = actions.add_parser(
-        "import", help="add a release from `k0s airgap list-images --all` (and `k0s config create`) output"
+    listing = options.sub_parser(
+        actions,
+        "list",
+        "one line per known k0s minor",
+        ("k0s-policy releases list", "k0s-policy releases list --data-dir ~/k0s-releases"),
+        RELEASES_EXIT_CODES,
     )
-    options.add_version_flag(importing, long=False)  # --version is the deprecated spelling of --k0s-version
+    listing.add_argument("--data-dir", metavar="DIR", help=data_help)
+    importing = options.sub_parser(
+        actions,
+        "import",
+        "add a release from `k0s airgap list-images --all` (and `k0s config create`) output",
+        (
+            "k0s-policy releases import --k0s-version v1.37.0+k0s.0 --images images.txt --k0s-config k0s.yaml",
+            "  # the inputs, from the new k0s binary: k0s airgap list-images --all > images.txt",
+            "  #                                      k0s config create --include-images > k0s.yaml",
+        ),
+        RELEASES_EXIT_CODES,
+        long_version=False,  # --version is the deprecated spelling of --k0s-version
+    )
     importing.add_argument(
         "--k0s-version", dest="version", metavar="TAG", help="the k0s tag, e.g. v1.37.0+k0s.0"
     )
@@ -108,10 +121,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _add_export_parser(actions: Any, data_help: str) -> None:
-    export = actions.add_parser(
-        "export-data", help="write the release data as JSON for the Rego policies (--data, conftest)"
+    export = options.sub_parser(
+        actions,
+        "export-data",
+        "write the release data as JSON for the Rego policies (--data, conftest)",
+        (
+            "k0s-policy releases export-data --k0s-version 1.30 --output k0s-releases.json",
+            "conftest test --policy policy/ --data k0s-releases.json k0s.yaml",
+        ),
+        RELEASES_EXIT_CODES,
     )
-    options.add_version_flag(export)
     export.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     export.add_argument(
         "--k0s-version", dest="target_version", metavar="VERSION", help="target of clusters without k0sctl"

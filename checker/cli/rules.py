@@ -22,6 +22,7 @@ def add_parsers(sub: Any) -> None:
         INFO_EXIT_CODES,
     )
     rules.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    options.add_text_options(rules, quiet=False, verbose=False, statistics=False)
     explain = options.sub_parser(
         sub, "explain", "print the documentation of a rule", ("k0s-policy explain K0S102",), INFO_EXIT_CODES
     )
@@ -56,8 +57,13 @@ def run_rules(args: argparse.Namespace) -> int:
         ]
         sys.stdout.write(json.dumps(entries, indent=2) + "\n")
         return options.EXIT_OK
+    from checker.report.style import Style
+
+    style = Style.of(options.text_options(args), sys.stdout)
     for rule in ALL_RULES:
-        sys.stdout.write(f"{rule.id}  {rule.severity!s:7}  {rule.name:32}  {rule.summary}\n")
+        sys.stdout.write(
+            f"{style.rule(rule.id)}  {style.severity(rule.severity, 7)}  {rule.name:32}  {rule.summary}\n"
+        )
     return options.EXIT_OK
 
 

@@ -22,8 +22,9 @@ SCHEMA_EXIT_CODES = """exit codes:
 def add_parser(sub: Any) -> None:
     from checker.validate.export import LAYOUTS
 
-    schema = sub.add_parser("schema", help="the per-release JSON Schemas for other tools")
-    options.add_version_flag(schema)
+    schema = options.sub_parser(
+        sub, "schema", "the per-release JSON Schemas for other tools", EXAMPLES, SCHEMA_EXIT_CODES
+    )
     actions = schema.add_subparsers(dest="schema_command", metavar="ACTION")
     export = options.sub_parser(
         actions,

@@ -61,6 +61,7 @@ def add_parser(sub: Any) -> None:
         "--in-cluster", action="store_true", help="read the live state as the pod's service account"
     )
     options.add_registry_options(upgrade)
+    options.add_text_options(upgrade)
     upgrade.add_argument(
         "--method",
         choices=METHODS,
@@ -92,7 +93,7 @@ def _live_flags(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     from checker.inputs.live import LiveError
     from checker.inputs.registry import RegistrySetupError, parse_platform
-    from checker.report.upgrade import WRITERS
+    from checker.report.upgrade import WRITERS, write_text
     from checker.workflows.upgrade.autopilot import DEFAULT_URL_TEMPLATE, TemplateError, check_template
     from checker.workflows.upgrade.flow import run_upgrade
     from checker.workflows.upgrade.model import UpgradeError
@@ -133,7 +134,15 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.plan_dir:
             _write_plans(upgrade, Path(args.plan_dir))
-        common.write_outputs(args, lambda name, out: WRITERS[name](upgrade, out))
+        text = options.text_options(args)
+        common.write_outputs(
+            args,
+            lambda name, out: (
+                write_text(upgrade, out, verbose=args.verbose, text=text)
+                if name == "text"
+                else WRITERS[name](upgrade, out)
+            ),
+        )
     except (common.UsageError, UpgradeError, LiveError, TemplateError, RegistrySetupError) as err:
         return common.error(str(err))
     for error in upgrade.input_errors:

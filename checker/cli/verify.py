@@ -16,7 +16,8 @@ def add_parser(sub: Any) -> None:
         "run the test_ rules of Rego policies (like conftest verify)",
         (
             "k0s-policy verify --policy policy/",
-            "k0s-policy verify --policy policy/ --data data/ --format json",
+            "k0s-policy verify --policy policy/ --data data/ --format json --output verify.json",
+            "k0s-policy verify --policy policy/ -q     # the failed tests only",
         ),
         """exit codes:
   0  every test passed
@@ -25,13 +26,19 @@ def add_parser(sub: Any) -> None:
     )
     verify.add_argument("--policy", action="append", required=True, metavar="DIR", help="policies and tests")
     verify.add_argument("--data", action="append", metavar="FILE", help="YAML/JSON data documents")
-    verify.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    options.add_format_options(verify, ("text", "json"))
+    options.add_text_options(verify, verbose=False, statistics=False)
 
 
 def run(args: argparse.Namespace) -> int:
     from checker.rego.policies import PolicyError, load_policy_set
     from checker.rego.run import INSTALL_HINT, engine_installed
-    from checker.rego.verify import verify, write_json, write_text
+    from checker.rego.verify import verify
+    from checker.report.verify import write_json, write_text
+
+    problem = options.check_outputs(args)
+    if problem:
+        return common.error(problem)
 
     if not engine_installed():
         return common.error(INSTALL_HINT)
@@ -43,5 +50,12 @@ def run(args: argparse.Namespace) -> int:
         for problem in result.problems:
             sys.stderr.write(f"k0s-policy: {problem}\n")
         return options.EXIT_USAGE
-    (write_json if args.format == "json" else write_text)(result, sys.stdout)
+    text = options.text_options(args)
+    try:
+        common.write_outputs(
+            args,
+            lambda name, out: write_json(result, out) if name == "json" else write_text(result, out, text),
+        )
+    except common.UsageError as err:
+        return common.error(str(err))
     return options.EXIT_FINDINGS if result.failures else options.EXIT_OK

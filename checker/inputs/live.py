@@ -327,8 +327,8 @@ class _Requester:
             if err.status in (401, 403):
                 raise LiveError(
                     f"the API server refused to let us read {what} (HTTP {err.status}); the audit needs "
-                    "get/list on clusterconfigs.k0s.k0sproject.io, plans.autopilot.k0sproject.io and nodes "
-                    "(deploy/kubernetes/rbac.yaml)"
+                    f"get on clusterconfigs.{K0S_GROUP} {CONFIG_NAMESPACE}/{CONFIG_NAME} (by name) and list "
+                    "on plans.autopilot.k0sproject.io and nodes (deploy/kubernetes/rbac.yaml)"
                 ) from None
             raise LiveError(
                 f"reading {what} from {self.host} failed: HTTP {err.status} {err.reason}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from checker.rego.isolate import EngineCrash, Mark, run_isolated
 from checker.rego.load import PolicySet
@@ -96,49 +96,3 @@ def verify(policies: PolicySet) -> VerifyResult:
     return VerifyResult(
         [Outcome(t, ok, msg) for t, (ok, msg) in zip(tests, outcome["results"], strict=True)], []
     )
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def summary(result: VerifyResult) -> str:
-    total = len(result.outcomes)
-    return (
-        f"{_plural(total, 'test')}, {total - result.failures} passed, {_plural(result.failures, 'failure')}"
-    )
-
-
-def write_text(result: VerifyResult, out: TextIO) -> None:
-    for item in result.outcomes:
-        status = "PASS" if item.passed else "FAIL"
-        where = f"{item.test.file}:{item.test.line}"
-        detail = f": {item.message}" if item.message else ""
-        out.write(f"{status} - {where} - {item.test.namespace} - {item.test.name}{detail}\n")
-    if result.outcomes:
-        out.write("\n")
-    out.write(summary(result) + "\n")
-
-
-def write_json(result: VerifyResult, out: TextIO) -> None:
-    document = {
-        "version": 1,
-        "tests": [
-            {
-                "file": o.test.file,
-                "line": o.test.line,
-                "namespace": o.test.namespace,
-                "name": o.test.name,
-                "passed": o.passed,
-                **({"message": o.message} if o.message else {}),
-            }
-            for o in result.outcomes
-        ],
-        "summary": {
-            "tests": len(result.outcomes),
-            "passed": len(result.outcomes) - result.failures,
-            "failures": result.failures,
-        },
-    }
-    json.dump(document, out, indent=2)
-    out.write("\n")

@@ -6,10 +6,12 @@ import datetime as dt
 import json
 from typing import Any, TextIO
 
-from checker.findings import Finding, counts
+from checker.findings import Count, Finding, counts, finding_counts, plural, summary_line
 from checker.inputs.live import CLUSTER_CONFIG
 from checker.inputs.yamldoc import format_path
-from checker.report.escape import code, code_block, finding_text, markdown, text
+from checker.report.escape import code, code_block, finding_text, markdown
+from checker.report.escape import text as plain
+from checker.report.style import Style, TextOptions, write_statistics
 from checker.workflows.audit.drift import plan_name, plan_state
 from checker.workflows.audit.model import LIVE_PREFIX, Audit, Drift, show_value
 
@@ -106,8 +108,8 @@ def _headline(audit: Audit) -> str:
 
 
 def _checked(audit: Audit) -> str:
-    what = ", ".join(text(p) for p in audit.paths) or "."
-    at = f"at {text(audit.ref)}" if audit.ref else "in the work tree"
+    what = ", ".join(plain(p) for p in audit.paths) or "."
+    at = f"at {plain(audit.ref)}" if audit.ref else "in the work tree"
     commit = f" (commit {audit.commit[:12]})" if audit.commit else ""
     return f"{what} {at}{commit}"
 
@@ -235,64 +237,92 @@ def _markdown_drift(out: TextIO, drift: list[Drift]) -> None:
         out.write("</details>\n\n")
 
 
-def write_text(audit: Audit, out: TextIO, remediate: bool = False, verbose: bool = False) -> None:
+def write_text(
+    audit: Audit,
+    out: TextIO,
+    remediate: bool = False,
+    verbose: bool = False,
+    text: TextOptions | None = None,
+) -> None:
     """The terminal report: one line per finding (its fix below it, with ``verbose`` its detail) and
-    per drift, then a verdict."""
-    write = out.write
-    write(
-        f"audit of {_checked(audit)}; live state: {text(audit.live.source) if audit.live else 'not read'}\n\n"
-    )
-    for shown in audit.active:
-        finding = finding_text(shown)
-        write(f"{_where(finding)}: {finding.severity} {finding.rule} {finding.message}\n")
-        if finding.fix:
-            write(f"    fix: {finding.fix}\n")
-        if verbose and finding.detail:
-            from checker.report.text import wrap_detail
+    per drift, then a verdict. ``text``: --quiet (findings and drift only), --statistics, --color."""
+    from checker.report.text import finding_line, wrap_detail
 
-            write(wrap_detail(finding.detail))
-        commit = audit.introduced.get(shown.fingerprint)
-        if commit is not None:
-            write(f"    introduced by {text(commit.describe())}\n")
-    if audit.active:
-        write("\n")
-    if audit.live is not None and audit.persisted_by:
+    options = text or TextOptions()
+    style = Style.of(options, out)
+    write = out.write
+    if not options.quiet:
         write(
-            f"live {text(audit.live.config_ref)}: carries the default images of {text(audit.persisted_by)}\n"
+            f"audit of {_checked(audit)}; live state: {plain(audit.live.source) if audit.live else 'not read'}\n\n"
+        )
+    if options.statistics:
+        write_statistics(audit.active, out, style)
+    else:
+        for shown in audit.active:
+            finding = finding_text(shown)
+            write(finding_line(finding, style, _where(finding)))
+            if finding.fix:
+                write(f"    {style.dim('fix:')} {finding.fix}\n")
+            if verbose and finding.detail:
+                write(wrap_detail(finding.detail))
+            commit = audit.introduced.get(shown.fingerprint)
+            if commit is not None:
+                write(f"    introduced by {plain(commit.describe())}\n")
+    if audit.active and not options.quiet:
+        write("\n")
+    if audit.live is not None and audit.persisted_by and not options.quiet:
+        write(
+            f"live {plain(audit.live.config_ref)}: carries the default images of {plain(audit.persisted_by)}\n"
         )
     for d in audit.drift:
         mark = "drift" if d.needs_action else "drift (no action)"
         note = f" ({d.note})" if d.note else ""
-        write(f"{mark} {text(d.object)} {text(d.describe())}{text(note)}\n")
+        write(f"{mark} {plain(d.object)} {plain(d.describe())}{plain(note)}\n")
+    if options.quiet:
+        return
     if audit.drift or (audit.live is not None and audit.persisted_by):
         write("\n")
     if audit.remediation is not None:
         if remediate:
             write("remediation (removes the persisted default images from the live object):\n")
-            write(f"  {text(audit.remediation.kubectl)}\n")
-            write(f"  or: {text(audit.remediation.edit)}\n\n")
+            write(f"  {plain(audit.remediation.kubectl)}\n")
+            write(f"  or: {plain(audit.remediation.edit)}\n\n")
         else:
             write("run with --remediate to print the kubectl patch that removes the persisted defaults\n\n")
     for note in [*audit.notes, *audit.repository.skipped]:
-        write(f"note: {text(note)}\n")
-    repo_counts, live_counts = counts(audit.repository.findings), counts(audit.live_findings)
-    write(
-        f"{_headline(audit)}: repository {repo_counts['error']} errors, {repo_counts['warning']} warnings; "
-        f"live {live_counts['error']} errors, {live_counts['warning']} warnings; "
-        f"{len(audit.drift_to_act_on)} of {len(audit.drift)} drift entries need action\n"
-    )
+        write(f"note: {plain(note)}\n")
+    write(f"{_headline(audit)}: {summary(audit)}\n")
+
+
+def summary(audit: Audit) -> str:
+    """`2 files, 2 documents: 19 errors, 4 warnings; live: 1 error, 1 of 2 drift entries needs action`."""
+    repository = audit.repository
+    scope: list[Count] = [(repository.files_read, "file"), (repository.documents, "document")]
+    text = summary_line(scope, finding_counts(repository.findings))
+    if audit.live is None:
+        return text
+    acting, total = len(audit.drift_to_act_on), len(audit.drift)
+    drift = f"{acting} of {plural(total, 'drift entry', 'drift entries')} {'needs' if acting == 1 else 'need'} action"
+    live = summary_line((), finding_counts(audit.live_findings))
+    return f"{text}; live: {live}, {drift if total else 'no drift'}"
 
 
 AUDIT_FORMATS = ("text", "json", "markdown", "sarif", "junit", "github", "gitlab", "policyreport")
 
 
 def write_format(
-    audit: Audit, format_name: str, out: TextIO, *, remediate: bool = False, verbose: bool = False
+    audit: Audit,
+    format_name: str,
+    out: TextIO,
+    *,
+    remediate: bool = False,
+    verbose: bool = False,
+    text: TextOptions | None = None,
 ) -> None:
     """One report of the audit: its own text, JSON and Markdown, or any check format over its
     findings (repository and live), so code scanning and CI dashboards read audits too."""
     if format_name == "text":
-        write_text(audit, out, remediate=remediate, verbose=verbose)
+        write_text(audit, out, remediate=remediate, verbose=verbose, text=text)
     elif format_name == "json":
         write_json(audit, out)
     elif format_name == "markdown":

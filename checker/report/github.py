@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import TextIO
 from urllib.parse import quote
 
-from checker.findings import Finding, Severity, counts
+from checker.findings import Finding, Severity
 from checker.report.escape import command_data, command_property, finding_text, markdown
 from checker.report.escape import text as escape_text
 from checker.report.model import ReportInput
@@ -166,13 +166,7 @@ def _plain(finding: Finding) -> str:
 
 
 def _totals(report: ReportInput) -> str:
-    tally = counts(report.findings)
-    errors, warnings = tally["error"], tally["warning"]
-    text = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}, {tally['info']} info"
-    if tally["suppressed"]:
-        text += f", {tally['suppressed']} suppressed"
-    files, clusters = report.files_read, len(report.clusters)
-    return f"{text} in {files} file{'s' * (files != 1)}, {clusters} cluster{'s' * (clusters != 1)}"
+    return report.summary_line()
 
 
 def _verdict(report: ReportInput) -> str:

@@ -8,7 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checker.findings import Finding, counts
+from checker.findings import Count, Finding, counts, finding_counts, summary_line
+from checker.report.style import TextOptions
 
 if TYPE_CHECKING:
     from checker.workflows.check import Result
@@ -62,6 +63,7 @@ class ReportInput:
     tool_version: str = ""
     show_suppressed: bool = False
     verbose: bool = False  # --verbose: text output prints each finding's detail under it
+    text: TextOptions = field(default_factory=TextOptions)  # --color, --quiet, --statistics
     fail_on: str = "error"  # --fail-on: reports that mark failures (JUnit) agree with the exit code
     checked: list[CheckedObject] = field(default_factory=list)
     # PR mode and baselines: remarks on the comparison, what the change fixed (None: not asked
@@ -81,6 +83,20 @@ class ReportInput:
     @property
     def active(self) -> list[Finding]:
         return [f for f in self.findings if not f.suppressed_by]
+
+    def summary_line(self) -> str:
+        """`2 files, 2 documents, 1 cluster: 19 errors, 4 warnings` (checker.findings.summary_line)."""
+        scope: list[Count] = [
+            (self.files_read, "file"),
+            (self.documents, "document"),
+            (len(self.clusters), "cluster"),
+        ]
+        outcome: list[Count] = [
+            *finding_counts(self.findings),
+            (len(self.skipped), "check skipped", "checks skipped"),
+            (len(self.input_errors), "input error"),
+        ]
+        return summary_line(scope, outcome)
 
     def summary(self) -> dict[str, object]:
         return {

@@ -2,7 +2,8 @@
 
 Each finding is one line, then an indented `fix:` line; with ``--verbose`` its detail (the why for
 this cluster) follows, wrapped and indented, so the default output stays one screen-readable line
-per problem.
+per problem. ``--quiet`` leaves only the findings, ``--statistics`` prints one line per rule in
+their place, and colour (checker.report.style) marks severities and rule ids on a terminal.
 """
 
 from __future__ import annotations
@@ -11,12 +12,57 @@ import textwrap
 from itertools import groupby
 from typing import TextIO
 
+from checker.findings import Finding
 from checker.report.escape import report_text
 from checker.report.model import ReportInput
+from checker.report.style import Style, write_statistics
 
 
 def write(report: ReportInput, out: TextIO) -> None:
     report = report_text(report)  # no text from the repository may start a line or steer the terminal
+    options = report.text
+    style = Style.of(options, out)
+    if not options.quiet:
+        _header(report, out)
+    shown = report.findings if report.show_suppressed else report.active
+    if options.statistics:
+        write_statistics(shown, out, style)
+        if shown and not options.quiet:
+            out.write("\n")
+    else:
+        for _, group in groupby(shown, key=lambda f: f.path):
+            for finding in group:
+                out.write(finding_line(finding, style))
+                if finding.suppressed_by:
+                    out.write(f"    suppressed: {finding.suppressed_by}\n")
+                elif finding.fix and finding.fix not in finding.message:
+                    out.write(f"    {style.dim('fix:')} {finding.fix}\n")
+                if report.verbose and finding.detail:
+                    out.write(wrap_detail(finding.detail))
+            if not options.quiet:
+                out.write("\n")
+    if options.quiet:
+        return
+    _comparison_sections(report, out)
+    for error in report.input_errors:
+        out.write(f"input error: {error}\n")
+    for skipped in report.skipped:
+        out.write(f"skipped: {skipped}\n")
+    out.write(report.summary_line() + "\n")
+
+
+def finding_line(finding: Finding, style: Style, where: str = "", indent: str = "") -> str:
+    """`path:line:col: severity RULE message`, the one line a finding is in every text report
+    (``where`` in place of path:line:col)."""
+    where = where or f"{finding.path}:{finding.line}:{finding.column}"
+    return (
+        f"{indent}{style.path(where)}: {style.severity(finding.severity)} {style.rule(finding.rule)} "
+        f"{finding.message}\n"
+    )
+
+
+def _header(report: ReportInput, out: TextIO) -> None:
+    """The clusters the run found, with their target releases, and the run's notes."""
     for cluster in report.clusters:
         traits = [
             t
@@ -31,35 +77,6 @@ def write(report: ReportInput, out: TextIO) -> None:
         out.write(f"note: {note}\n")
     if report.notes:
         out.write("\n")
-    shown = report.findings if report.show_suppressed else report.active
-    for path, group in groupby(shown, key=lambda f: f.path):
-        for finding in group:
-            out.write(
-                f"{path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}\n"
-            )
-            if finding.suppressed_by:
-                out.write(f"    suppressed: {finding.suppressed_by}\n")
-            elif finding.fix and finding.fix not in finding.message:
-                out.write(f"    fix: {finding.fix}\n")
-            if report.verbose and finding.detail:
-                out.write(wrap_detail(finding.detail))
-        out.write("\n")
-    _comparison_sections(report, out)
-    for error in report.input_errors:
-        out.write(f"input error: {error}\n")
-    for skipped in report.skipped:
-        out.write(f"skipped: {skipped}\n")
-    counts = report.summary()["findings"]
-    assert isinstance(counts, dict)
-    parts = [
-        f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
-        for s in ("error", "warning", "info")
-    ]
-    suppressed = f", {counts['suppressed']} suppressed" if counts["suppressed"] else ""
-    out.write(
-        f"{report.files_read} files read, {report.documents} documents checked, {len(report.clusters)} cluster{'' if len(report.clusters) == 1 else 's'}: "
-        f"{', '.join(parts)}{suppressed}; {len(report.skipped)} checks skipped\n"
-    )
 
 
 DETAIL_WIDTH = 100

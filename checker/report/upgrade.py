@@ -3,14 +3,19 @@ description) and versioned JSON with ``steps``, ``findings`` and ``actions``."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from checker.findings import Finding
-from checker.report.escape import code, code_block, finding_text, markdown, text
+from checker.findings import Count, Finding, finding_counts, summary_line
+from checker.report.escape import code, code_block, finding_text, markdown
+from checker.report.escape import text as plain
 from checker.report.json_report import finding_to_dict
+from checker.report.style import Style, TextOptions, write_statistics
+from checker.report.text import finding_line
 from checker.workflows.upgrade.model import (
+    BLOCKED,
     CLEAN_OBJECT,
     FORMAT,
     FORMAT_VERSION,
@@ -136,77 +141,106 @@ def write_json(upgrade: Upgrade, out: TextIO) -> None:
 
 
 def _text_action(out: TextIO, letter: str, action: Action) -> None:
-    out.write(f"    {letter}) {text(action.title)}\n")
+    out.write(f"    {letter}) {plain(action.title)}\n")
     for command in action.commands:
-        out.write(f"         $ {text(command)}\n")
+        out.write(f"         $ {plain(command)}\n")
     said = " ".join(action.commands)
     if not all(item in said for item in action.items):  # the edit command already names each field
         for item in action.items:
-            out.write(f"         - {text(item)}\n")
+            out.write(f"         - {plain(item)}\n")
     for name, content in action.files.items():
-        out.write(f"         file {text(name)}:\n")
+        out.write(f"         file {plain(name)}:\n")
         for line in content.splitlines():
-            out.write(f"           {text(line)}\n")
+            out.write(f"           {plain(line)}\n")
     for note in action.notes:
-        out.write(f"         note: {text(note)}\n")
+        out.write(f"         note: {plain(note)}\n")
 
 
-def _text_finding(out: TextIO, finding: Finding, verbose: bool) -> None:
+def _text_finding(out: TextIO, finding: Finding, verbose: bool, style: Style) -> None:
     finding = finding_text(finding)
-    out.write(
-        f"    {finding.path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}\n"
-    )
+    out.write(finding_line(finding, style, indent="    "))
     if finding.fix:
-        out.write(f"        fix: {finding.fix}\n")
+        out.write(f"        {style.dim('fix:')} {finding.fix}\n")
     if verbose and _detail(finding):
-        out.write(f"        why: {text(_detail(finding))}\n")
+        out.write(f"        why: {plain(_detail(finding))}\n")
 
 
-def write_text(upgrade: Upgrade, out: TextIO, verbose: bool = False) -> None:
+def summary(upgrade: Upgrade) -> str:
+    """`1 cluster, 2 steps: 19 errors, 4 warnings, 2 blocked steps` (checker.findings.summary_line)."""
+    steps = [step for entry in upgrade.clusters for step in entry.steps]
+    findings = [finding for step in steps for finding in step.active]
+    blocked = sum(1 for step in steps if step.verdict == BLOCKED)
+    scope: list[Count] = [(len(upgrade.clusters), "cluster"), (len(steps), "step")]
+    outcome: list[Count] = [
+        *finding_counts(findings),
+        (len(upgrade.input_errors), "input error"),
+        (blocked, "blocked step"),
+    ]
+    return summary_line(scope, outcome)
+
+
+def write_text(upgrade: Upgrade, out: TextIO, verbose: bool = False, text: TextOptions | None = None) -> None:
+    options = text or TextOptions()
+    style = Style.of(options, out)
+    if options.quiet:  # the findings of every step, one line each
+        for entry in upgrade.clusters:
+            for step in entry.steps:
+                for finding in map(finding_text, step.active):
+                    out.write(finding_line(finding, style))
+        return
     out.write(f"k0s-policy upgrade to {upgrade.target.version}: {upgrade.verdict.upper()}\n")
     for note in upgrade.notes:
-        out.write(f"note: {text(note)}\n")
+        out.write(f"note: {plain(note)}\n")
     for entry in upgrade.clusters:
         count = len(entry.steps)
         out.write(
-            f"\ncluster {text(entry.name)}: {text(_current(entry))}; {count} step{'s' if count != 1 else ''}: "
+            f"\ncluster {plain(entry.name)}: {plain(_current(entry))}; {count} step{'s' if count != 1 else ''}: "
             f"{entry.verdict.upper()}\n"
         )
         if entry.error:
-            out.write(f"  could not run: {text(entry.error)}\n")
+            out.write(f"  could not run: {plain(entry.error)}\n")
         for blocker in entry.blockers:
-            out.write(f"  blocked: {text(blocker)}\n")
+            out.write(f"  blocked: {plain(blocker)}\n")
         for note in entry.notes:
-            out.write(f"  note: {text(note)}\n")
+            out.write(f"  note: {plain(note)}\n")
         for step in entry.steps:
             out.write(
                 f"\n  step {step.number}: {step.source.version} -> {step.target.version} "
                 f"(Kubernetes {step.target.kubernetes}): {step.verdict.upper()}\n"
             )
-            blocking = step.blocking
-            if blocking:
-                out.write(f"    {len(blocking)} blocking finding{'s' if len(blocking) != 1 else ''}:\n")
-                for finding in blocking:
-                    _text_finding(out, finding, verbose)
-            others = [f for f in step.active if f not in blocking]
-            if others:
-                out.write(f"    not blocking ({len(others)}):\n")
-                for finding in map(finding_text, others):
-                    out.write(
-                        f"    {finding.path}:{finding.line}: {finding.severity} {finding.rule} {finding.message}\n"
-                    )
+            if options.statistics and step.active:
+                out.write("    findings by rule:\n")
+                buffer = io.StringIO()
+                write_statistics(step.active, buffer, style)
+                out.write("".join(f"      {line}\n" for line in buffer.getvalue().splitlines()))
+            else:
+                _step_findings(out, step, verbose, style)
             if step.missing_images:
                 out.write(
                     "    images the nodes would lack: " + ", ".join(map(text, step.missing_images)) + "\n"
                 )
             for note in step.notes:
-                out.write(f"    note: {text(note)}\n")
+                out.write(f"    note: {plain(note)}\n")
             if step.actions:
                 out.write("    what to do, in order:\n")
                 for letter, action in lettered(step.actions):
                     _text_action(out, letter, action)
     for error in upgrade.input_errors:
-        out.write(f"\ninput error: {text(error)}\n")
+        out.write(f"\ninput error: {plain(error)}\n")
+    out.write(f"\n{upgrade.verdict}: {summary(upgrade)}\n")
+
+
+def _step_findings(out: TextIO, step: Step, verbose: bool, style: Style) -> None:
+    blocking = step.blocking
+    if blocking:
+        out.write(f"    {len(blocking)} blocking finding{'s' if len(blocking) != 1 else ''}:\n")
+        for finding in blocking:
+            _text_finding(out, finding, verbose, style)
+    others = [f for f in step.active if f not in blocking]
+    if others:
+        out.write(f"    not blocking ({len(others)}):\n")
+        for finding in map(finding_text, others):
+            out.write(finding_line(finding, style, f"{finding.path}:{finding.line}", indent="    "))
 
 
 # --- Markdown ----------------------------------------------------------------------------------------------

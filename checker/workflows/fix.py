@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from checker.findings import Finding
+from checker.findings import Finding, plural
 from checker.inputs.sources import Collected
 from checker.inputs.yamldoc import YamlPath, format_path, parse_text
 from checker.k0s.cluster import Cluster
@@ -607,11 +607,16 @@ def write_diff(fix_plan: FixPlan, out: TextIO) -> None:
                 out.write("\n\\ No newline at end of file\n")
 
 
-def write_summary(fix_plan: FixPlan, dry_run: bool, out: TextIO) -> None:
+def write_summary(fix_plan: FixPlan, dry_run: bool, out: TextIO, *, quiet: bool = False) -> None:
+    """What changed, file by file, then one summary line; ``quiet``: only the pins not fixed."""
+    if quiet:
+        for problem in fix_plan.problems:
+            out.write(f"not fixed: {problem}\n")
+        return
     verb = "would remove" if dry_run else "removed"
     for file_fix in fix_plan.changed:
         out.write(
-            f"{file_fix.path}: {verb} {_count(len(file_fix.pins), 'pin')}: {', '.join(file_fix.pins)}\n"
+            f"{file_fix.path}: {verb} {plural(len(file_fix.pins), 'pin')}: {', '.join(file_fix.pins)}\n"
         )
         if file_fix.emptied:
             out.write(f"  and the blocks left empty: {', '.join(file_fix.emptied)}\n")
@@ -629,7 +634,7 @@ def write_summary(fix_plan: FixPlan, dry_run: bool, out: TextIO) -> None:
     files = len(fix_plan.changed)
     pins = sum(len(f.pins) for f in fix_plan.changed)
     persisted = (
-        f" ({_count(fix_plan.persisted, 'persisted default image set')} among them, K0S104)"
+        f" ({plural(fix_plan.persisted, 'persisted default image set')} among them, K0S104)"
         if fix_plan.persisted and files
         else ""
     )
@@ -637,11 +642,7 @@ def write_summary(fix_plan: FixPlan, dry_run: bool, out: TextIO) -> None:
         out.write("nothing to fix\n" if not fix_plan.problems else "nothing fixed\n")
     elif dry_run:
         out.write(
-            f"{_count(files, 'file')} would be changed, {_count(pins, 'pin')} removed{persisted} (dry run)\n"
+            f"{plural(files, 'file')} would be changed, {plural(pins, 'pin')} removed{persisted} (dry run)\n"
         )
     else:
-        out.write(f"{_count(files, 'file')} changed, {_count(pins, 'pin')} removed{persisted}\n")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
+        out.write(f"{plural(files, 'file')} changed, {plural(pins, 'pin')} removed{persisted}\n")
