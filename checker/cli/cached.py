@@ -31,6 +31,26 @@ if TYPE_CHECKING:
     from checker.workflows.cache import Entry, ResultCache
 
 
+# Flags that change how a report is shown, not what it finds: outside the key.
+_PRESENTATION = frozenset(
+    {
+        "format",
+        "output",
+        "color",
+        "quiet",
+        "verbose",
+        "statistics",
+        "show_suppressed",
+        "fail_on",
+        "cache_dir",
+        "no_cache",
+        "jobs",
+        "func",
+        "command",
+    }
+)
+
+
 def _open_cache(args: argparse.Namespace, config: Config) -> ResultCache | None:
     """The cache of this run, or None when it is off for it."""
     from checker.workflows.cache import ResultCache, default_dir, disabled_by_env
@@ -96,6 +116,8 @@ class CachedRun:
             "airgap_files": [args.airgap_images, args.airgap_bundle],
             "collect": [args.exclude, args.no_gitignore, args.no_context, args.skip_unrelated],
             "shard": args.shard,
+            # every other flag too, so a flag added later misses the cache until someone judges it harmless
+            "flags": {k: repr(v) for k, v in sorted(vars(args).items()) if k not in _PRESENTATION},
         }
         whole = len(args.paths) == 1 and os.path.realpath(cwd / args.paths[0]) == tree.root
         return cls(cache, settings_key(settings, user_dirs), tree.root if whole else None)

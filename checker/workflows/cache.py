@@ -44,6 +44,7 @@ _INTERNAL_ERROR = "K0S008"  # checker.rules.core.INTERNAL_ERROR, not imported: a
 _FIELDS = tuple(f.name for f in fields(Finding))
 _INT_FIELDS = frozenset({"line", "column"})
 # $VAR and ${VAR...}: the names a k0sctl file can take from the environment (checker.k0s.envsubst)
+_ESCAPED_DOLLAR = re.compile(rb"\\(?:x24|u0024|U00000024)")
 _VARIABLE = re.compile(rb"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _LIBRARIES = frozenset(
     {"pyyaml", "jsonschema", "jsonschema-specifications", "referencing", "packaging", "pathspec"}
@@ -97,12 +98,17 @@ def run_key(settings: str, collected: Collected, environ: Mapping[str, str] | No
         [[error.path, error.message] for error in collected.errors],
     )
     names: set[bytes] = set()
+    escaped = False
     for source in collected.sources:
         digest.update(_line([source.path, source.explicit, source.context, len(source.raw)]))
         digest.update(source.raw)
         if b"$" in source.raw:
             names.update(_VARIABLE.findall(source.raw))
+        if _ESCAPED_DOLLAR.search(source.raw):  # "\x24{NAME}" decodes to a reference the search cannot see
+            escaped = True
     env = os.environ if environ is None else environ
+    if escaped:
+        names.update(name.encode() for name in env)
     digest.update(_line({name.decode(): env.get(name.decode()) for name in sorted(names)}))
     return digest.hexdigest()
 
