@@ -66,7 +66,10 @@ def test_a_huge_sparse_file_is_reported_from_its_size(tmp_path: Path, size: str,
     # 1 TiB cannot be read into memory at all: only a size check before reading gets past it
     write(tmp_path, "sibling/k0s.yaml", SIBLING_STALE_PIN)
     huge = write(tmp_path, "huge/k0s.yaml", "")
-    os.truncate(huge, 1 << (30 if size == "1G" else 40))
+    try:
+        os.truncate(huge, 1 << (30 if size == "1G" else 40))
+    except OSError as err:  # a file system without sparse files this large
+        pytest.skip(f"cannot make a sparse {size} file here: {err}")
     paths = ("huge/k0s.yaml", "sibling") if named else (".",)
     done = run_cli(*_check(*paths), cwd=tmp_path, timeout=30)
     mib = (1 << (30 if size == "1G" else 40)) // (1 << 20)
