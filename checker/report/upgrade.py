@@ -217,7 +217,7 @@ def write_text(upgrade: Upgrade, out: TextIO, verbose: bool = False, text: TextO
                 _step_findings(out, step, verbose, style)
             if step.missing_images:
                 out.write(
-                    "    images the nodes would lack: " + ", ".join(map(text, step.missing_images)) + "\n"
+                    "    images the nodes would lack: " + ", ".join(map(plain, step.missing_images)) + "\n"
                 )
             for note in step.notes:
                 out.write(f"    note: {plain(note)}\n")
