@@ -196,9 +196,12 @@ def _bench(out: Path, args: argparse.Namespace, k0s_policy: Path, check_jsonsche
         cache_rows = side_by_side(
             [
                 case("w0 a, cold (--no-cache)", (*check_repo, "--no-cache")),
-                case(
+                Case(
                     "w1 a, warm (--cache-dir, filled by the warm-up)",
-                    (*check_repo, "--cache-dir", str(cache_dir)),
+                    ((*check_repo, "--cache-dir", str(cache_dir)),),
+                    root,
+                    child_env(out / "pycache", result_cache=True),
+                    (0,),
                 ),
             ],
             args.repeat,

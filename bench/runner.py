@@ -33,13 +33,19 @@ class Run:
     stderr: bytes
 
 
-def child_env(pycache: Path, *, bytecode: bool = True) -> dict[str, str]:
+def child_env(pycache: Path, *, bytecode: bool = True, result_cache: bool = False) -> dict[str, str]:
     """The environment of the measured commands: a bytecode cache of our own, or none at all.
 
     With ``bytecode`` the children read and write .pyc files under ``pycache`` (what an installed
-    package gets from pip); without it they compile every module from source on every run.
+    package gets from pip); without it they compile every module from source on every run. The
+    result cache stays off unless ``result_cache``: a warm-up would otherwise turn every measured
+    run into a cache hit.
     """
     env = dict(os.environ)
+    if result_cache:
+        env.pop("K0S_POLICY_NO_CACHE", None)
+    else:
+        env["K0S_POLICY_NO_CACHE"] = "1"
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     if bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
