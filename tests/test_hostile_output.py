@@ -92,6 +92,17 @@ def test_github_format_keeps_commands_its_own(repo: Path) -> None:
     assert any("file=named/x%0A%3A%3Aerror" in line for line in commands)
 
 
+@pytest.mark.parametrize("report", ["github", "junit"])
+def test_machine_reports_printed_in_a_log_carry_no_escape_nor_command(repo: Path, report: str) -> None:
+    # found by make fuzz: an annotation's message and the JUnit failure text (multi-line by design)
+    # carried values raw, so `\x1b[2J` reached the log and a value's line break started `::error`
+    done = run_cli("check", ".", "--format", report, "-v", cwd=repo)
+    assert done.returncode == 1, done.stderr
+    assert "\x1b" not in done.stdout
+    for line in done.stdout.splitlines():
+        assert not line.lstrip().startswith("::error file=README.md"), line
+
+
 def test_github_summary_has_no_markup_from_the_repository(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -43,8 +43,11 @@ def _show(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-def text(value: object) -> str:
-    """A value for a line of text output: control characters shown as escapes."""
+def text(value: object, *, keep_breaks: bool = False) -> str:
+    """A value for a line of text output: control characters shown as escapes. ``keep_breaks``
+    leaves line breaks to a writer that encodes them itself (a workflow command's ``%0A``)."""
+    if keep_breaks:
+        return _CONTROL.sub(lambda m: m.group() if m.group() in "\r\n" else _show(m), str(value))
     return _CONTROL.sub(_show, str(value))
 
 

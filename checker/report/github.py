@@ -143,9 +143,11 @@ def _limit(env: Mapping[str, str]) -> int:
 
 
 def _message(finding: Finding) -> str:
-    if finding.fix and finding.fix not in finding.message:
-        return f"{finding.message}\nFix: {finding.fix}"
-    return finding.message
+    # no escape sequence reaches the log; line breaks are encoded by command_data
+    message, fix = escape_text(finding.message, keep_breaks=True), escape_text(finding.fix, keep_breaks=True)
+    if fix and fix not in message:
+        return f"{message}\nFix: {fix}"
+    return message
 
 
 def _summary_cell(finding: Finding) -> str:

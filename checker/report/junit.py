@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from checker.findings import Finding, Severity
+from checker.report.escape import finding_text
 from checker.report.model import CheckedObject, ReportInput
 
 # Characters XML 1.0 cannot carry at all, not even escaped; a hostile file could put them in a key.
@@ -140,6 +141,7 @@ def _rule_title(rule_id: str) -> str:
 
 
 def _finding_text(finding: Finding) -> str:
+    finding = finding_text(finding)  # the body is printed in CI logs: no value may start a line there
     text = (
         f"{finding.path}:{finding.line}:{finding.column}: {finding.severity} {finding.rule} {finding.message}"
     )
