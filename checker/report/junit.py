@@ -21,6 +21,7 @@ from typing import TextIO
 
 from checker.findings import Finding, Severity
 from checker.report.escape import finding_text
+from checker.report.escape import text as escape_text
 from checker.report.model import CheckedObject, ReportInput
 
 # Characters XML 1.0 cannot carry at all, not even escaped; a hostile file could put them in a key.
@@ -86,18 +87,23 @@ def _cases(
         label = _label(obj)
         seen[label] = seen.get(label, 0) + 1
         name = label if seen[label] == 1 else f"{label} #{seen[label]}"
-        cases.append(_Case(name, path, output=[f"{path}:{obj.line}: checked, no findings"]))
+        cases.append(_Case(name, path, output=[f"{escape_text(path)}:{obj.line}: checked, no findings"]))
     return cases
 
 
 def _suite(root: ET.Element, name: str, path: str, cases: Sequence[_Case]) -> None:
-    suite = ET.SubElement(root, "testsuite", name=clean(name))
+    suite = ET.SubElement(root, "testsuite", name=clean(escape_text(name)))
     if path:
         suite.set("file", clean(path))
     counts = dict.fromkeys(_TOTALS, 0)
     counts["tests"] = len(cases)
     for case in cases:
-        element = ET.SubElement(suite, "testcase", name=clean(case.name), classname=clean(case.classname))
+        element = ET.SubElement(
+            suite,
+            "testcase",
+            name=clean(escape_text(case.name)),
+            classname=clean(escape_text(case.classname)),
+        )
         if case.outcome:
             counts[{"failure": "failures", "error": "errors", "skipped": "skipped"}[case.outcome]] += 1
             detail = ET.SubElement(element, case.outcome, message=clean(case.message))
