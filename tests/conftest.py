@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from fuzz.generate import SIBLING_TEXT
 
 from checker.config import Config
 from checker.findings import Finding
@@ -127,18 +128,9 @@ def git(repo: Path, *args: str, author: str = "", date: str = "") -> str:
 
 # A stale pin every hostile-input test puts beside its hostile file: its finding must survive whatever
 # the hostile file does to the run: checked with ``--k0s-version 1.30`` it is a K0S102 (coredns pinned to a
-# 1.29 default) at ``sibling/k0s.yaml:9`` when written there.
-SIBLING_STALE_PIN = """\
-apiVersion: k0s.k0sproject.io/v1beta1
-kind: ClusterConfig
-metadata:
-  name: sibling
-spec:
-  images:
-    coredns:
-      image: quay.io/k0sproject/coredns
-      version: 1.11.1
-"""
+# 1.29 default) at ``sibling/k0s.yaml:9`` when written there. The fuzzer puts the same file beside
+# every input, so it is defined once, there.
+SIBLING_STALE_PIN = SIBLING_TEXT
 
 
 def run_cli(

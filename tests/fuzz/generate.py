@@ -57,7 +57,7 @@ FORMATS = (
 )
 SIBLING = "sibling/k0s.yaml"
 TARGET = "1.30"
-# The sibling's stale pin (tests/conftest.py SIBLING_STALE_PIN): its K0S102 must survive every input.
+# The sibling's stale pin (tests/conftest.py's SIBLING_STALE_PIN too): its K0S102 must survive every input.
 SIBLING_TEXT = """\
 apiVersion: k0s.k0sproject.io/v1beta1
 kind: ClusterConfig
