@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checker.cli import common, options
+from checker.cli import common
 from checker.inputs.sources import STDIN
 from checker.report.model import CheckedObject, ClusterLine, ReportInput
 
@@ -107,16 +107,9 @@ class CachedRun:
             "tree": [tree.root, tree.cwd, tree.git],
             "today": dt.date.today().isoformat(),
             "config": [config.path, config.base, config_digest],
-            "paths": list(args.paths),
-            "select": sorted(options.rule_ids(args.select)),
-            "ignore": sorted(options.rule_ids(args.ignore)),
-            "k0s_version": args.k0s_version,
-            "data_dir": args.data_dir,
-            "airgap": airgap,
-            "airgap_files": [args.airgap_images, args.airgap_bundle],
-            "collect": [args.exclude, args.no_gitignore, args.no_context, args.skip_unrelated],
-            "shard": args.shard,
-            # every other flag too, so a flag added later misses the cache until someone judges it harmless
+            "airgap": airgap,  # the content of the image list the flags or the config name
+            # every flag as given (paths, --select, --k0s-version, ...): a flag added later misses the
+            # cache until someone judges it only presentation
             "flags": {k: repr(v) for k, v in sorted(vars(args).items()) if k not in _PRESENTATION},
         }
         whole = len(args.paths) == 1 and os.path.realpath(cwd / args.paths[0]) == tree.root
