@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 STDIN_LABEL = "<stdin>"
@@ -44,6 +44,8 @@ class Tree:
     root: str
     cwd: str
     git: bool = False
+    # shown name -> canonical name: every finding, object and cluster of a run asks again
+    _canonical: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def find(cls, start: Path | str, cwd: Path | str, fallback: Path | str | None = None) -> Tree:
@@ -65,8 +67,10 @@ class Tree:
         directory); absolute when it lies outside the repository. ``<stdin>`` keeps its name."""
         if shown == STDIN_LABEL:
             return shown
-        absolute = os.path.normpath(os.path.join(self.cwd, shown))
-        return self._relative(absolute)
+        known = self._canonical.get(shown)
+        if known is None:
+            known = self._canonical[shown] = self._relative(os.path.normpath(os.path.join(self.cwd, shown)))
+        return known
 
     def canonical_dir(self, shown: str) -> str:
         """The canonical folder of a shown file: for stdin, the current directory (a rendered stream

@@ -88,13 +88,27 @@ def implicit_tag(value: str) -> str:
     return STR  # timestamps included: go-yaml gives them to k0s as the text
 
 
+_COLLECTION_TAGS = {
+    yaml.SequenceNode: yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+    yaml.MappingNode: yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+}
+
+
 class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """The libyaml composer with :func:`implicit_tag` as its resolver of plain scalars."""
 
+    # libyaml asks for every untagged node; PyYAML's general resolver, with its path resolvers
+    # (none are registered here), costs 12 ms per 200 documents more than answering directly.
     def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0]:
-            return implicit_tag(value)
-        return str(super().resolve(kind, value, implicit))
+        if kind is yaml.ScalarNode:
+            return implicit_tag(value) if implicit[0] else STR
+        return _COLLECTION_TAGS[kind]
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
 
 def scalar_value(tag: str, text: str) -> Any:

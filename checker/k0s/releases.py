@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple
@@ -156,6 +156,11 @@ class _ParsedVersion(NamedTuple):
 def _parse(text: str) -> _ParsedVersion:
     if not isinstance(text, str):
         raise InvalidVersion(f"k0s version {text!r} is not a string")
+    return _parse_text(text)
+
+
+@lru_cache(maxsize=4096)  # every rule compares versions; a run parses the same few hundred again and again
+def _parse_text(text: str) -> _ParsedVersion:
     match = _VERSION_RE.fullmatch(text.strip())
     if match is None:
         raise InvalidVersion(

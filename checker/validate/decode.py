@@ -68,7 +68,10 @@ class _Decoder:
         if isinstance(data, list):
             items = schema.get("items") if isinstance(schema, Mapping) else None
             return [
-                self.walk(item, items, (*path, index), (*written, index)) for index, item in enumerate(data)
+                self.walk(item, items, (*path, index), (*written, index))
+                if isinstance(item, dict | list)
+                else item
+                for index, item in enumerate(data)
             ]
         if not isinstance(data, dict):
             return data
@@ -85,8 +88,11 @@ class _Decoder:
                 name = self.canonical(key, properties, path, written) or key
                 if name in out and name != key:
                     continue  # the exact spelling is there as well; it is the one reported on
-            if value == "" and properties is not None and set(properties) == _IMAGE_PARTS:
-                continue  # k0s fills an empty image name or tag from the release default
+            if not isinstance(value, dict | list):  # a leaf: no paths to build (most nodes are leaves)
+                if value == "" and properties is not None and set(properties) == _IMAGE_PARTS:
+                    continue  # k0s fills an empty image name or tag from the release default
+                out[name] = value
+                continue
             child = properties.get(name) if properties is not None and name in properties else additional
             out[name] = self.walk(value, child, (*path, name), (*written, key))
         return out

@@ -19,6 +19,7 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from checker.inputs.yamldoc import YamlPath, format_path
@@ -64,6 +65,7 @@ HELM_RELEASE_MAX = 53
 PLACEHOLDER = re.compile(r"<[^<>]*>")
 
 
+@lru_cache(maxsize=4096)  # the same addresses are asked about by several checks of every object
 def is_ip(text: str) -> bool:
     """Go's ``net.ParseIP``: dotted IPv4 or IPv6, no zone, no prefix."""
     if "%" in text:
@@ -87,6 +89,7 @@ def is_rfc1123_name(text: str) -> bool:
     return 0 < len(name) <= 253 and all(_RFC1123_LABEL.match(label) for label in name.split("."))
 
 
+@lru_cache(maxsize=4096)
 def parse_cidr(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """Go's ``net.ParseCIDR``: an address, a slash and a prefix length; host bits may be set."""
     if "/" not in text or "%" in text:  # Go's ParseCIDR takes no IPv6 zone
@@ -611,15 +614,21 @@ def _hosts(obj: K0sObject) -> Iterator[Problem]:
                     )
         flags = host.get("installFlags")
         for flag_index, flag in enumerate(flags if isinstance(flags, list) else []):
-            if isinstance(flag, str):
-                try:
-                    shlex.split(flag)
-                except ValueError:
-                    yield Problem(
-                        K0SCTL_HOSTS,
-                        (*path, "installFlags", flag_index),
-                        f"install flag {flag!r} has unbalanced quotes",
-                    )
+            if isinstance(flag, str) and not _quotes_balanced(flag):
+                yield Problem(
+                    K0SCTL_HOSTS,
+                    (*path, "installFlags", flag_index),
+                    f"install flag {flag!r} has unbalanced quotes",
+                )
+
+
+@lru_cache(maxsize=4096)  # fleets repeat the same install flags on every host
+def _quotes_balanced(flag: str) -> bool:
+    try:
+        shlex.split(flag)
+    except ValueError:
+        return False
+    return True
 
 
 def _connection_target(host: dict[str, Any], connections: list[str]) -> str | None:
