@@ -11,7 +11,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from checker.validate.validator import iter_violations, iter_violations_any, supports
+from checker.validate.validator import is_valid, iter_violations, iter_violations_any, supports
 from conftest import REPO_ROOT
 
 SCHEMAS = sorted((REPO_ROOT / "schemas").glob("*/*.json"))
@@ -81,7 +81,10 @@ def test_same_problems_as_jsonschema(schema_path: Path) -> None:
     schema = json.loads(schema_path.read_text())
     for document in _documents():
         for instance in _mutations(document):
-            assert _ours(schema, instance) == _theirs(schema, instance), (schema_path, instance)
+            theirs = _theirs(schema, instance)
+            assert _ours(schema, instance) == theirs, (schema_path, instance)
+            # the fast yes/no that spares valid objects the full walk must agree with it
+            assert is_valid(schema, instance) is not bool(theirs), (schema_path, instance)
 
 
 def test_unsupported_keywords_fall_back_to_jsonschema() -> None:
@@ -95,3 +98,5 @@ def test_json_equality_rules() -> None:
     schema = {"enum": [1, "a"], "type": ["integer", "string", "boolean"]}
     assert [v.keyword for v in iter_violations(schema, True)] == ["enum"]
     assert list(iter_violations({"type": "integer"}, 2.0)) == []
+    assert not is_valid(schema, True)
+    assert is_valid({"type": "integer"}, 2.0)

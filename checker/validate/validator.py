@@ -165,6 +165,58 @@ def _object(
         yield Violation(path, "additionalProperties", schema, instance, False, tuple(extra))
 
 
+def is_valid(schema: Any, instance: Any) -> bool:
+    """``not any(iter_violations(schema, instance))``, without a generator per node: nearly every
+    object is valid, and only an invalid one needs its violations listed."""
+    if schema is True:
+        return True
+    if schema is False:
+        return False
+    expected_type = schema.get("type")
+    if expected_type is not None:
+        if isinstance(expected_type, list):
+            if not any(_is_type(instance, name) for name in expected_type):
+                return False
+        elif not _is_type(instance, expected_type):
+            return False
+    if "enum" in schema and not any(_equal(instance, option) for option in schema["enum"]):
+        return False
+    if "const" in schema and not _equal(instance, schema["const"]):
+        return False
+    if "anyOf" in schema and not any(is_valid(s, instance) for s in schema["anyOf"]):
+        return False
+    if isinstance(instance, str):
+        return not (
+            ("minLength" in schema and len(instance) < schema["minLength"])
+            or ("maxLength" in schema and len(instance) > schema["maxLength"])
+            or ("pattern" in schema and not _regex(schema["pattern"]).search(instance))
+        )
+    if isinstance(instance, int | float) and not isinstance(instance, bool):
+        return not (
+            ("minimum" in schema and instance < schema["minimum"])
+            or ("maximum" in schema and instance > schema["maximum"])
+        )
+    if isinstance(instance, list):
+        if ("minItems" in schema and len(instance) < schema["minItems"]) or (
+            "maxItems" in schema and len(instance) > schema["maxItems"]
+        ):
+            return False
+        items = schema.get("items")
+        return items is None or all(is_valid(items, item) for item in instance)
+    if isinstance(instance, dict):
+        if any(key not in instance for key in schema.get("required", ())):
+            return False
+        properties = schema.get("properties") or {}
+        additional = schema.get("additionalProperties", True)
+        for key, value in instance.items():
+            if key in properties:
+                if not is_valid(properties[key], value):
+                    return False
+            elif additional is False or (isinstance(additional, Mapping) and not is_valid(additional, value)):
+                return False
+    return True
+
+
 def _equal(a: Any, b: Any) -> bool:
     # JSON equality: true is not 1.
     if isinstance(a, bool) or isinstance(b, bool):
@@ -195,7 +247,8 @@ def iter_violations_any(
     ``supported`` is ``supports(schema)`` when the caller has it cached.
     """
     if supported if supported is not None else supports(schema):
-        yield from iter_violations(schema, instance)
+        if not is_valid(schema, instance):
+            yield from iter_violations(schema, instance)
         return
     for error in _compiled(schema).iter_errors(instance):
         detail = None
