@@ -32,7 +32,17 @@ checked_pins(doc, rel) := [item |
 	repository := lib.repository_of(view.config)
 	some pin in lib.pins(view.config, minor, patch)
 	pin.ref != null
-	item := {"view": view, "pin": pin, "patch": patch, "version": version, "repository": repository}
+	item := {
+		"view": {"at": view.at},
+		"pin": pin,
+		"patch": {
+			"images": {pin.component: dflt | dflt := patch.images[pin.component]},
+			"repository_idempotent": patch.repository_idempotent,
+			"repository_rewrites": patch.repository_rewrites,
+		},
+		"version": version,
+		"repository": repository,
+	}
 ]
 
 redundant(checked) := {result |
