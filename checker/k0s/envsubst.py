@@ -87,10 +87,25 @@ def unknown_paths(uses: Sequence[UnsetUse], document: Document) -> Unknown:
 def _walk(
     document: Document, data: Any, path: YamlPath, environ: Mapping[str, str], uses: list[UnsetUse]
 ) -> Any:
+    """The data after substitution: ``data`` itself (not a copy) where nothing in it changes."""
     if isinstance(data, dict):
-        return {key: _walk(document, value, (*path, key), environ, uses) for key, value in data.items()}
+        changed: dict[Any, Any] | None = None
+        for key, value in data.items():
+            new = _walk(document, value, (*path, key), environ, uses)
+            if new is not value and changed is None:
+                changed = dict(data)
+            if changed is not None:
+                changed[key] = new
+        return data if changed is None else changed
     if isinstance(data, list):
-        return [_walk(document, item, (*path, index), environ, uses) for index, item in enumerate(data)]
+        items: list[Any] | None = None
+        for index, item in enumerate(data):
+            new = _walk(document, item, (*path, index), environ, uses)
+            if new is not item and items is None:
+                items = list(data)
+            if items is not None:
+                items[index] = new
+        return data if items is None else items
     if not isinstance(data, str) or "$" not in data:
         return data
     text, unset = substitute(data, environ)
