@@ -88,24 +88,15 @@ def _walk(
     document: Document, data: Any, path: YamlPath, environ: Mapping[str, str], uses: list[UnsetUse]
 ) -> Any:
     """The data after substitution: ``data`` itself (not a copy) where nothing in it changes."""
-    if isinstance(data, dict):
-        changed: dict[Any, Any] | None = None
-        for key, value in data.items():
+    if isinstance(data, dict | list):
+        copy: Any = None
+        for key, value in data.items() if isinstance(data, dict) else enumerate(data):
             new = _walk(document, value, (*path, key), environ, uses)
-            if new is not value and changed is None:
-                changed = dict(data)
-            if changed is not None:
-                changed[key] = new
-        return data if changed is None else changed
-    if isinstance(data, list):
-        items: list[Any] | None = None
-        for index, item in enumerate(data):
-            new = _walk(document, item, (*path, index), environ, uses)
-            if new is not item and items is None:
-                items = list(data)
-            if items is not None:
-                items[index] = new
-        return data if items is None else items
+            if new is not value:
+                if copy is None:
+                    copy = data.copy()
+                copy[key] = new
+        return data if copy is None else copy
     if not isinstance(data, str) or "$" not in data:
         return data
     text, unset = substitute(data, environ)
