@@ -201,6 +201,7 @@ def _run_uncached(
         policies=policies,
         shard=shard,
         jobs=1 if shard is not None else (getattr(args, "jobs", None) or available_cpus()),
+        stream=True,  # only the report reads the result: a big run may check one cluster at a time
     )
     report = report_input(result)
     report.policy_successes = policies.successes if policies is not None else {}

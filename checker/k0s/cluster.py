@@ -204,21 +204,30 @@ def declared_versions(cluster: Cluster, config: Config, cli_version: str | None)
     elif config.k0s_version:
         sources.append(VersionSource(str(config.path), config.k0s_version))
     if cluster.k0sctl is not None:
-        version = cluster.k0sctl.get("spec", "k0s", "version")
-        if cluster.k0sctl.unknown_at(("spec", "k0s", "version")):
+        sources.extend(declared_by(cluster.k0sctl))
+    for plan in cluster.plans:
+        sources.extend(declared_by(plan))
+    return sources
+
+
+def declared_by(obj: K0sObject) -> list[VersionSource]:
+    """The versions one object declares: a k0sctl Cluster's spec.k0s.version (unless it comes from an
+    unset variable), a Plan's update commands; none for other kinds."""
+    sources: list[VersionSource] = []
+    if obj.kind is Kind.K0SCTL_CLUSTER:
+        version = obj.get("spec", "k0s", "version")
+        if obj.unknown_at(("spec", "k0s", "version")):
             pass  # from an unset variable: resolve_target says so
         elif isinstance(version, str) and version:
-            sources.append(
-                VersionSource("k0sctl spec.k0s.version", version, cluster.k0sctl, ("spec", "k0s", "version"))
-            )
-    for plan in cluster.plans:
-        for index, command in enumerate(_list(plan.get("spec", "commands"))):
+            sources.append(VersionSource("k0sctl spec.k0s.version", version, obj, ("spec", "k0s", "version")))
+    elif obj.kind is Kind.PLAN:
+        for index, command in enumerate(_list(obj.get("spec", "commands"))):
             for command_kind in ("k0supdate", "airgapupdate"):
                 body = command.get(command_kind) if isinstance(command, dict) else None
                 version = body.get("version") if isinstance(body, dict) else None
                 if isinstance(version, str) and version:
                     node = ("spec", "commands", index, command_kind, "version")
-                    sources.append(VersionSource(f"Plan {command_kind}.version", version, plan, node))
+                    sources.append(VersionSource(f"Plan {command_kind}.version", version, obj, node))
     return sources
 
 

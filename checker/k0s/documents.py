@@ -11,7 +11,7 @@ content is one; k0sctl matches apiVersion and kind case-insensitively inside its
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -180,6 +180,55 @@ class K0sObject:
                 return True
         status = self.data.get("status")
         return isinstance(status, dict) and bool(status)
+
+    def light(self, owner: K0sObject | None = None, marks: Iterable[YamlPath] = ()) -> K0sObject:
+        """This object without its document's data and positions, for runs that check one cluster
+        at a time (checker.workflows.check): what grouping and the report read of it stays the same
+        (kind, path, name, start, ``is_cluster_object``, a k0sctl Cluster's dynamic-config settings),
+        and so do the marks of the paths ``marks`` (relative to the object, as ``value_mark`` takes
+        them). ``owner`` is the light form of the owner."""
+        start = self.start
+        values = {self.base: start}
+        for path in marks:
+            values[(*self.base, *path)] = self.value_mark(path)
+        document = Document(self.path, self.document.index, None, self.document.start, values)
+        return K0sObject(
+            self.kind,
+            document,
+            self.base,
+            _light_data(self.data),
+            owner=owner,
+            recognised=self.recognised,
+            unknown=self.unknown,
+        )
+
+
+def _light_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The part of an object's data that its light form keeps (see ``K0sObject.light``)."""
+    kept = {key: data[key] for key in ("apiVersion", "kind", "status") if key in data}
+    metadata = data.get("metadata")
+    if isinstance(metadata, dict):
+        names = ("name", "namespace", *_EXPORTED_METADATA)
+        kept["metadata"] = {key: metadata[key] for key in names if key in metadata}
+    elif "metadata" in data:
+        kept["metadata"] = metadata
+    spec = data.get("spec")
+    if not isinstance(spec, dict):
+        return kept
+    light_spec: dict[str, Any] = {}
+    k0s = spec.get("k0s")
+    if isinstance(k0s, dict) and "dynamicConfig" in k0s:
+        light_spec["k0s"] = {"dynamicConfig": k0s["dynamicConfig"]}
+    hosts = spec.get("hosts")
+    if isinstance(hosts, list):  # Cluster.dynamic_config reads each host's role and install flags
+        light_spec["hosts"] = [
+            {key: host[key] for key in ("role", "installFlags") if key in host}
+            if isinstance(host, dict)
+            else None
+            for host in hosts
+        ]
+    kept["spec"] = light_spec
+    return kept
 
 
 @dataclass(frozen=True)

@@ -87,10 +87,16 @@ def unknown_paths(uses: Sequence[UnsetUse], document: Document) -> Unknown:
 def _walk(
     document: Document, data: Any, path: YamlPath, environ: Mapping[str, str], uses: list[UnsetUse]
 ) -> Any:
-    if isinstance(data, dict):
-        return {key: _walk(document, value, (*path, key), environ, uses) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_walk(document, item, (*path, index), environ, uses) for index, item in enumerate(data)]
+    """The data after substitution: ``data`` itself (not a copy) where nothing in it changes."""
+    if isinstance(data, dict | list):
+        copy: Any = None
+        for key, value in data.items() if isinstance(data, dict) else enumerate(data):
+            new = _walk(document, value, (*path, key), environ, uses)
+            if new is not value:
+                if copy is None:
+                    copy = data.copy()
+                copy[key] = new
+        return data if copy is None else copy
     if not isinstance(data, str) or "$" not in data:
         return data
     text, unset = substitute(data, environ)

@@ -39,10 +39,10 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
 
 
 def write(report: ReportInput, out: TextIO) -> None:
-    document = {
+    document: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "tool": {"name": "k0s-policy", "version": report.tool_version},
-        "findings": [finding_to_dict(f) for f in report.findings],
+        "findings": _Findings(report.findings),
         "clusters": [
             {
                 "name": c.name,
@@ -63,8 +63,43 @@ def write(report: ReportInput, out: TextIO) -> None:
     if report.notes:
         document["notes"] = report.notes
     if report.fixed is not None:
-        document["fixed"] = [finding_to_dict(f) for f in report.fixed]
+        document["fixed"] = _Findings(report.fixed)
     if report.added_suppressions is not None:
-        document["added_suppressions"] = [finding_to_dict(f) for f in report.added_suppressions]
-    out.write(json.dumps(document, indent=2))  # one write: json.dump writes each token separately
-    out.write("\n")
+        document["added_suppressions"] = _Findings(report.added_suppressions)
+    # The text of json.dumps(document, indent=2), written a few hundred findings at a time: dumping a
+    # big run's findings in one piece held several times the report's size at once.
+    separator = "{"
+    for key, value in document.items():
+        out.write(f"{separator}\n  {json.dumps(key)}: ")
+        separator = ","
+        if isinstance(value, _Findings):
+            value.write(out)
+        else:
+            out.write(_indented(value, 1))
+    out.write("\n}\n")
+
+
+class _Findings:
+    """A list of findings in the document, written in batches."""
+
+    BATCH = 500
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+
+    def write(self, out: TextIO) -> None:
+        if not self.findings:
+            out.write("[]")
+            return
+        separator = "["
+        for start in range(0, len(self.findings), self.BATCH):
+            batch = self.findings[start : start + self.BATCH]
+            out.write(separator + "\n    " + ",\n    ".join(_indented(finding_to_dict(f), 2) for f in batch))
+            separator = ","
+        out.write("\n  ]")
+
+
+def _indented(value: Any, level: int) -> str:
+    """json.dumps(value, indent=2) as it reads ``level`` levels deep (JSON text has no raw newline in
+    a string, so every newline starts a line of the layout)."""
+    return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)

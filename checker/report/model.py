@@ -149,7 +149,7 @@ def report_input(result: Result) -> ReportInput:
         checked=checked,
         rules_run=_rules_run_per_file(result, checked),
         notes=[_context_note(len(result.context))] if result.context else [],
-        cluster_rules={name: set(ids) for name, ids in result.rules_run.items()},
+        cluster_rules=_shared({name: set(ids) for name, ids in result.rules_run.items()}),
     )
 
 
@@ -163,7 +163,19 @@ def _context_note(count: int) -> str:
 
 
 def _rules_run_per_file(result: Result, checked: list[CheckedObject]) -> dict[str, set[str]]:
+    """The rules that ran per file; files that ran the same rules share one set (see ``_shared``)."""
     per_file: dict[str, set[str]] = {}
+    seen: dict[frozenset[str], set[str]] = {}
     for obj in checked:
-        per_file.setdefault(obj.path, set()).update(result.rules_run.get(obj.cluster, ()))
+        ran = result.rules_run.get(obj.cluster, set())
+        have = per_file.get(obj.path)
+        ids = frozenset(ran if have is None else have | ran)
+        per_file[obj.path] = seen.get(ids) or seen.setdefault(ids, set(ids))
     return per_file
+
+
+def _shared(sets: dict[str, set[str]]) -> dict[str, set[str]]:
+    """``sets`` with equal sets as one object: a fleet's thousands of files mostly ran the same rules,
+    and readers of the report only read them."""
+    seen: dict[frozenset[str], set[str]] = {}
+    return {key: seen.setdefault(frozenset(ids), ids) for key, ids in sets.items()}
