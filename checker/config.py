@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from checker.findings import Severity
 from checker.inputs.roots import under
 from checker.inputs.sources import Exclude, is_ignored
 from checker.inputs.yamldoc import Document, parse_bytes
+from checker.records import dataclass, field, replace
 
 CONFIG_NAME = ".k0s-policy.yaml"
 _TOP_KEYS = {

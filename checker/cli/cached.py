@@ -10,7 +10,6 @@ asks the cache there).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from checker.cli import common
 from checker.inputs.sources import STDIN
+from checker.records import astuple
 from checker.report.model import CheckedObject, ClusterLine, ReportInput
 
 if TYPE_CHECKING:
@@ -189,10 +189,10 @@ def entry_of(report: ReportInput) -> Entry:
             "files_read": report.files_read,
             "documents": report.documents,
             "objects": report.objects,
-            "clusters": [list(dataclasses.astuple(c)) for c in report.clusters],
+            "clusters": [list(astuple(c)) for c in report.clusters],
             "skipped": list(report.skipped),
             "input_errors": list(report.input_errors),
-            "checked": [list(dataclasses.astuple(c)) for c in report.checked],
+            "checked": [list(astuple(c)) for c in report.checked],
             "rules_run": {path: sorted(ids) for path, ids in report.rules_run.items()},
             "notes": list(report.notes),
             "cluster_rules": {name: sorted(ids) for name, ids in report.cluster_rules.items()},

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
 from pathlib import Path
+
+from checker.records import dataclass
 
 STDIN_LABEL = "<stdin>"
 

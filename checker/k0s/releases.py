@@ -13,7 +13,6 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from checker.inputs.imageref import ImageRef, same_image
 from checker.k0s.repository import rewrite_repository
+from checker.records import dataclass, field
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"

@@ -18,11 +18,11 @@ import ipaddress
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from checker.inputs.yamldoc import YamlPath, format_path
 from checker.k0s.documents import K0sObject
+from checker.records import dataclass
 
 # Rule ids, declared with name, severity and summary in checker.rules.semantic.
 API_ADDRESS = "K0S020"

@@ -26,13 +26,13 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from checker.findings import Finding, Severity
 from checker.inputs.sources import Collected
+from checker.records import dataclass, fields
 
 APP_NAME = "k0s-policy"
 NO_CACHE_ENV = "K0S_POLICY_NO_CACHE"

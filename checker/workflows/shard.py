@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from checker.findings import Finding
 from checker.k0s.cluster import Cluster
+from checker.records import dataclass
 
 _SPEC = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*")
 MAX_SHARDS = 10_000
