@@ -271,8 +271,8 @@ def test_a_snapshot_of_files_changed_within_the_racy_window_is_refused(repo: Pat
     write(repo, "apps/just-written.yaml", "kind: ConfigMap\n")
     assert treestate.snapshot(str(repo), time.time_ns()) is None
     later = time.time_ns() + treestate.RACY_NS + 10**9  # as if the walk began well after every change
-    rows = treestate.snapshot(str(repo), later)
-    assert rows is not None and treestate.unchanged(rows)
+    tree = treestate.snapshot(str(repo), later)
+    assert tree is not None and treestate.unchanged(tree)
 
 
 def _settled(repo: Path) -> None:
