@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -612,6 +611,8 @@ def _hosts(obj: K0sObject) -> Iterator[Problem]:
         flags = host.get("installFlags")
         for flag_index, flag in enumerate(flags if isinstance(flags, list) else []):
             if isinstance(flag, str):
+                import shlex  # only k0sctl files with install flags pay for it
+
                 try:
                     shlex.split(flag)
                 except ValueError:

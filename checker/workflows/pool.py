@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -106,6 +105,8 @@ class _Forker:
     # --- in a worker ---------------------------------------------------------------------------------
 
     def send(self, result: Result | None, error: str = "") -> None:
+        import pickle  # a run that never forks never pickles
+
         part = _Part(error=error)
         if result is not None:
             part.findings = result.findings
@@ -132,6 +133,8 @@ class _Forker:
     def collect(self, result: Result) -> Result:
         if self.count <= 1:
             return result
+        import pickle
+
         gc.unfreeze()
         parts: list[tuple[int, _Part]] = []
         for shard, pid, read in self.children:

@@ -15,7 +15,6 @@ read different inputs.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -75,4 +74,6 @@ class Shard:
 
 def bucket(key: str, count: int) -> int:
     """The shard of ``key`` among ``count``: stable across runs, machines and Python versions."""
+    import hashlib  # only a sharded run pays for it
+
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % count
