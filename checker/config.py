@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.findings import Severity
 from checker.inputs.roots import under
 from checker.inputs.sources import Exclude, is_ignored
-from checker.inputs.yamldoc import Document, parse_bytes
+from checker.records import dataclass, field, replace
+
+if TYPE_CHECKING:
+    from checker.inputs.yamldoc import Document
 
 CONFIG_NAME = ".k0s-policy.yaml"
 _TOP_KEYS = {
@@ -144,6 +146,8 @@ def load_config(path: Path, shown: str, today: dt.date | None = None, base: str 
 def parse_config(raw: bytes, shown: str, today: dt.date | None = None, base: str = "") -> Config:
     """``base``: the canonical name of the folder that holds the file ("" the repository root)."""
     today = today or dt.date.today()
+    from checker.inputs.yamldoc import parse_bytes  # a run without a configuration file never parses one
+
     parsed = parse_bytes(shown, raw)
     if parsed.problems:
         problem = parsed.problems[0]

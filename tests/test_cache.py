@@ -8,8 +8,10 @@ A miss writes a new entry (one file per key), a hit writes none: the tests count
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -271,8 +273,8 @@ def test_a_snapshot_of_files_changed_within_the_racy_window_is_refused(repo: Pat
     write(repo, "apps/just-written.yaml", "kind: ConfigMap\n")
     assert treestate.snapshot(str(repo), time.time_ns()) is None
     later = time.time_ns() + treestate.RACY_NS + 10**9  # as if the walk began well after every change
-    rows = treestate.snapshot(str(repo), later)
-    assert rows is not None and treestate.unchanged(rows)
+    tree = treestate.snapshot(str(repo), later)
+    assert tree is not None and treestate.unchanged(tree)
 
 
 def _settled(repo: Path) -> None:
@@ -333,3 +335,36 @@ def test_baselines_read_the_cached_findings(repo: Path, tmp_path: Path) -> None:
     assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode == 1
     paths = {f["path"] for f in json.loads(runs[1].stdout)["findings"] if "suppressed" not in f}
     assert paths == {"clusters/new/k0s.yaml"}  # the baseline's findings stay hidden on a hit
+
+
+def test_a_warm_run_imports_neither_the_rules_nor_the_yaml_parser(repo: Path, tmp_path: Path) -> None:
+    """A hit is decided from the key and the snapshot: the catalogue, the rules, the checks and the YAML
+    parser stay unloaded (a snapshot taken in the racy window is refused, so wait it out first)."""
+    cache_dir = tmp_path / "cache"
+    _settled(repo)
+    for _ in range(2):  # the first run fills the entry, the second records the snapshot
+        check(repo, cache_dir, "--format", "json")
+    probe = (
+        "import io, sys, contextlib\n"
+        "from checker.cli.app import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['check', '.', '--format', 'json', '--cache-dir', {str(cache_dir)!r}])\n"
+        "heavy = ('yaml', 'checker.rules', 'checker.k0s.releases', 'checker.workflows.check',\n"
+        "         'checker.validate', 'checker.inputs.yamldoc', 'dataclasses', 'shutil')\n"
+        "print([m for m in heavy if m in sys.modules], code)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != result_cache.NO_CACHE_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "[] 1"
+
+
+def test_a_snapshot_sees_a_changed_file_the_pre_filter_dropped(repo: Path) -> None:
+    later = time.time_ns() + treestate.RACY_NS + 10**9
+    tree = treestate.snapshot(str(repo), later)
+    assert tree is not None and treestate.unchanged(tree)
+    (repo / "apps/web.yaml").write_text("kind: ConfigMap\nmetadata: {name: changed}\n", encoding="utf-8")
+    assert not treestate.unchanged(tree)
+    assert not treestate.unchanged({**tree, "format": treestate.FORMAT - 1})

@@ -26,8 +26,9 @@ WINGS = (
     "report",
     "cli",
 )
-# The package root itself (``checker/__init__.py``: the version) and ``__main__`` sit outside the order.
-OUTSIDE = {"__init__": -1, "__main__": len(WINGS)}
+# The package root itself (``checker/__init__.py``: the version), ``records`` (the dataclass decorator
+# every wing uses, stdlib only) and ``__main__`` sit outside the order.
+OUTSIDE = {"__init__": -1, "records": -1, "__main__": len(WINGS)}
 
 
 def wing_of(module: str) -> str:

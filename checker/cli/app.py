@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from checker.cli.options import EXIT_OK, EXIT_USAGE, add_version_flag
+from checker.cli.options import EXIT_OK, EXIT_USAGE, HelpFormatter, add_version_flag
 
 # command -> (module in checker.cli, its function adding the sub-parser(s), its run function). Only the
 # module of the command given is imported: a pre-commit `check` does not pay for the audit's reports.
@@ -42,6 +42,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="k0s-policy",
         description="Check k0s, k0sctl and autopilot configuration in a GitOps repository.",
         epilog="`k0s-policy COMMAND --help` shows a command's flags, examples and exit codes.",
+        formatter_class=HelpFormatter,
     )
     add_version_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -10,9 +10,6 @@ asks the cache there).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import datetime as dt
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -21,12 +18,13 @@ from typing import TYPE_CHECKING
 
 from checker.cli import common
 from checker.inputs.sources import STDIN
-from checker.report.model import CheckedObject, ClusterLine, ReportInput
+from checker.records import astuple
 
 if TYPE_CHECKING:
     from checker.config import Config
     from checker.inputs.roots import Tree
     from checker.inputs.sources import Collected
+    from checker.report.model import ReportInput
     from checker.rules import Options
     from checker.workflows.cache import Entry, ResultCache
 
@@ -86,12 +84,15 @@ class CachedRun:
         cls, args: argparse.Namespace, cwd: Path, config: Config, tree: Tree, rule_options: Options | None
     ) -> CachedRun | None:
         """None when the cache is off for this run, or an input of the key cannot be read."""
-        from checker.k0s.userdata import DataDirError, release_dirs
-        from checker.workflows.cache import settings_key
-
         cache = _open_cache(args, config)
         if cache is None:
             return None
+        import datetime as dt
+        import hashlib
+
+        from checker.k0s.userdata import DataDirError, release_dirs
+        from checker.workflows.cache import settings_key
+
         try:
             user_dirs = release_dirs(args.data_dir)
             config_digest = (
@@ -142,13 +143,13 @@ class CachedRun:
         from checker.workflows.treestate import snapshot
 
         assert self.whole_tree is not None
-        rows = snapshot(self.whole_tree, since_ns)
-        if rows is None:
+        tree = snapshot(self.whole_tree, since_ns)
+        if tree is None:
             return
         self.cache.put_tree(
             self.settings,
             {
-                "rows": rows,
+                "tree": tree,
                 "sources": [[s.path, s.explicit, s.context] for s in collected.sources],
                 "counts": [collected.files_seen, collected.files_prefiltered, collected.context_files],
                 "errors": [[e.path, e.message] for e in collected.errors],
@@ -161,7 +162,7 @@ class CachedRun:
 
         state = self.cache.get_tree(self.settings)
         try:
-            if state is None or not unchanged(state["rows"]):
+            if state is None or not unchanged(state["tree"]):
                 return None
             files_seen, prefiltered, context_files = state["counts"]
             collected = Collected(
@@ -189,10 +190,10 @@ def entry_of(report: ReportInput) -> Entry:
             "files_read": report.files_read,
             "documents": report.documents,
             "objects": report.objects,
-            "clusters": [list(dataclasses.astuple(c)) for c in report.clusters],
+            "clusters": [list(astuple(c)) for c in report.clusters],
             "skipped": list(report.skipped),
             "input_errors": list(report.input_errors),
-            "checked": [list(dataclasses.astuple(c)) for c in report.checked],
+            "checked": [list(astuple(c)) for c in report.checked],
             "rules_run": {path: sorted(ids) for path, ids in report.rules_run.items()},
             "notes": list(report.notes),
             "cluster_rules": {name: sorted(ids) for name, ids in report.cluster_rules.items()},
@@ -204,6 +205,7 @@ def report_of(entry: Entry) -> ReportInput | None:
     """The report input a cache entry holds, as the run that wrote it built it; None when the
     entry's facts do not have the shape entry_of gives them."""
     from checker import __version__
+    from checker.report.model import CheckedObject, ClusterLine, ReportInput
 
     facts = entry.facts
     try:

@@ -23,6 +23,46 @@ EXIT_CODES = """exit codes:
   2  usage error, a broken .k0s-policy.yaml, or an input that cannot be read"""
 
 
+_COLUMNS: list[int] = []  # the terminal's width, read once a run
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns`` (COLUMNS, else the terminal of stdout, else 80), without
+    importing shutil and with it bz2 and lzma: argparse makes a formatter for every flag it adds."""
+    if not _COLUMNS:
+        import os
+        import sys
+
+        try:
+            columns = int(os.environ["COLUMNS"])
+        except (KeyError, ValueError):
+            columns = 0
+        if columns <= 0:
+            try:
+                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):
+                columns = 80
+        _COLUMNS.append(columns)
+    return _COLUMNS[0]
+
+
+class _TerminalWidth(argparse.HelpFormatter):
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None
+    ) -> None:
+        super().__init__(
+            prog, indent_increment, max_help_position, _columns() - 2 if width is None else width
+        )
+
+
+class HelpFormatter(_TerminalWidth):
+    """argparse.HelpFormatter, its width found as argparse finds it."""
+
+
+class RawDescriptionHelpFormatter(_TerminalWidth, argparse.RawDescriptionHelpFormatter):
+    """argparse.RawDescriptionHelpFormatter, its width found as argparse finds it."""
+
+
 def sub_parser(
     sub: Any,
     name: str,
@@ -40,7 +80,7 @@ def sub_parser(
         help=help_text,
         description=help_text[:1].upper() + help_text[1:] + ".",
         epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawDescriptionHelpFormatter,
     )
     add_version_flag(parser, long=long_version)
     return parser

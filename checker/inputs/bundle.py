@@ -20,11 +20,11 @@ import json
 import re
 import tarfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from checker.inputs.imageref import ImageRef
+from checker.records import dataclass, field
 
 OCI_INDEX = "index.json"
 DOCKER_MANIFEST = "manifest.json"

@@ -13,7 +13,6 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,7 @@ from checker.inputs.sources import (
     display_path,
 )
 from checker.inputs.yamldoc import MAX_FILE_BYTES
+from checker.records import dataclass
 
 if TYPE_CHECKING:
     from git import Blob, Commit, Repo, Tree

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
+
+from checker.records import dataclass
 
 DEFAULT_REGISTRY = "docker.io"
 # Docker's legacy name for Docker Hub; the container tools treat it as docker.io.

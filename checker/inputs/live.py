@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from checker.inputs.yamldoc import parse_bytes
+from checker.records import dataclass, field
 
 K0S_GROUP = "k0s.k0sproject.io"
 K0S_VERSION = "v1beta1"

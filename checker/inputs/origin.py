@@ -31,13 +31,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from checker.findings import Finding
 from checker.inputs.sources import STDIN_LABEL, YAML_SUFFIXES
 from checker.inputs.yamldoc import Document, Mark, ParsedFile, YamlPath, format_path, parse_bytes, parse_text
+from checker.records import dataclass, field, replace
 
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 PATH_ANNOTATIONS = ("config.kubernetes.io/path", "internal.config.kubernetes.io/path")

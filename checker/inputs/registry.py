@@ -23,12 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from checker.inputs.imageref import DEFAULT_REGISTRY, LEGACY_DEFAULT_REGISTRIES, ImageRef
+from checker.records import dataclass, field
 
 if TYPE_CHECKING:
     import httpx

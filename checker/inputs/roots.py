@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from checker.records import dataclass, field
 
 STDIN_LABEL = "<stdin>"
 

@@ -8,12 +8,12 @@ import fnmatch
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from checker.inputs.globs import has_wildcard, literal_prefix
 from checker.inputs.prefilter import as_utf8, mentions_k0s
 from checker.inputs.roots import STDIN_LABEL, Tree, under
+from checker.records import dataclass, field
 
 __all__ = ["mentions_k0s"]  # the pre-filter, where its users look for it
 

@@ -20,7 +20,6 @@ import os
 import posixpath
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from checker.inputs.globs import glob_pattern, has_wildcard
@@ -34,6 +33,7 @@ from checker.inputs.reading import (
 )
 from checker.inputs.roots import Tree
 from checker.inputs.sources import YAML_SUFFIXES, Collected, Recorder, SourceError, display_path
+from checker.records import dataclass
 
 Match = tuple[str, str, os.DirEntry[str]]  # (path, real path, entry)
 Skip = Callable[[str, str, bool, bool], bool]  # (absolute, shown, is_dir, parents_checked) -> skip it?

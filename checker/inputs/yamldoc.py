@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
 import yaml
 
 from checker.inputs.yamlscalar import MERGE, STR, Loader, ScalarError, scalar_value
+from checker.records import dataclass, field
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DOCUMENTS = 10_000

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from checker.config import Config
 from checker.inputs.roots import Tree
 from checker.k0s.documents import K0sObject, Kind
 from checker.k0s.releases import Catalog, Patch, Resolved, UnknownRelease, parse_version
+from checker.records import dataclass, field
 
 AIRGAP_IMAGE_DIR = "/var/lib/k0s/images"
 WORKER_ROLES = frozenset({"worker", "controller+worker", "single"})

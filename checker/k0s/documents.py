@@ -12,12 +12,12 @@ content is one; k0sctl matches apiVersion and kind case-insensitively inside its
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from checker.inputs.sources import named_like_k0s
 from checker.inputs.yamldoc import Document, Mark, YamlPath, format_path
+from checker.records import dataclass, field
 
 K0S_API = "k0s.k0sproject.io/v1beta1"
 K0SCTL_API = "k0sctl.k0sproject.io/v1beta1"

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from checker.inputs.yamldoc import Document, YamlPath
+from checker.records import dataclass
 
 # Declared (name, summary, docs) in checker.rules.decoding.
 ENV_RULE_ID = "K0S019"

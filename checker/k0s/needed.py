@@ -9,7 +9,6 @@ metrics-server (see checker.k0s.pins.components_run).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from checker.inputs.imageref import ImageRef
 from checker.inputs.yamldoc import YamlPath
@@ -30,6 +29,7 @@ from checker.k0s.pins import (
     running_images,
 )
 from checker.k0s.releases import Catalog, Patch, minor_key
+from checker.records import dataclass
 
 # `k0s airgap list-images` order (pkg/airgap/images.go). It changed twice: 1.26 sorted the list by
 # field name, 1.36 regrouped it by what enables an image. Pushgateway sits where `--all` adds it.

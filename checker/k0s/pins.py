@@ -4,7 +4,6 @@ and the images the cluster will therefore run on a given k0s release."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
@@ -13,6 +12,7 @@ from checker.inputs.yamldoc import YamlPath
 from checker.k0s.documents import K0sObject
 from checker.k0s.releases import PULL_POLICIES, Catalog, Patch, Release
 from checker.k0s.repository import rewrite_repository
+from checker.records import dataclass
 
 NLLB_PATH: YamlPath = ("spec", "network", "nodeLocalLoadBalancing")
 IMAGES_PATH: YamlPath = ("spec", "images")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from checker.k0s.releases import (
     load_release_file,
 )
 from checker.k0s.userdata import write_atomically
+from checker.records import dataclass, field
 
 HEADER = (
     "# k0s release data added with `k0s-policy releases import` (same format as the built-in\n"

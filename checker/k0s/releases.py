@@ -13,7 +13,6 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from checker.inputs.imageref import ImageRef, same_image
 from checker.k0s.repository import rewrite_repository
+from checker.records import dataclass, field
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -610,14 +610,33 @@ class Catalog:
         )
 
     @cached_property
-    def _default_index(self) -> dict[str, list[tuple[ImageRef, Patch, str]]]:
-        index: dict[str, list[tuple[ImageRef, Patch, str]]] = {}
-        for release in self._all():
-            for patch in release.patches:
-                for component, text in patch.images.items():
-                    ref = ImageRef.parse(text)
-                    index.setdefault(ref.canonical_name(), []).append((ref, patch, component))
+    def _default_index(self) -> dict[str, list[tuple[ImageRef, str, str, str]]]:
+        """canonical image name -> (default reference, minor, patch tag, component) of every patch.
+
+        A release not built yet is read from its raw built-in data, and each reference text is parsed
+        once: a lookup builds only the releases it finds (a one-file check needs one or two of sixteen).
+        """
+        by_text: dict[str, list[tuple[str, str, str]]] = {}
+        for minor in self._minors:
+            for version, images in self._default_images(minor):
+                for component, text in images.items():
+                    by_text.setdefault(text, []).append((minor, version, component))
+        index: dict[str, list[tuple[ImageRef, str, str, str]]] = {}
+        for text, owners in by_text.items():
+            ref = ImageRef.parse(text)
+            index.setdefault(ref.canonical_name(), []).extend((ref, *owner) for owner in owners)
         return index
+
+    def _default_images(self, minor: str) -> list[tuple[str, Mapping[str, str]]]:
+        """(tag, default images) of each patch of ``minor``, without building a built-in release."""
+        raw = self._builtin.get(minor)
+        if raw is not None:
+            try:
+                return [(patch["version"], dict(patch["images"])) for patch in raw["patches"]]
+            except (KeyError, TypeError, ValueError):
+                pass  # malformed data: building the release says what is wrong with it
+        release = self.release(minor)
+        return [(patch.version, patch.images) for patch in release.patches] if release is not None else []
 
     def releases_with_default(self, image: str | ImageRef) -> list[tuple[Patch, str]]:
         """Every (patch, component) whose default image is ``image``, oldest patch first.
@@ -632,4 +651,19 @@ class Catalog:
             except ValueError:
                 return []
         candidates = self._default_index.get(ref.canonical_name(), [])
-        return [(patch, component) for default, patch, component in candidates if same_image(default, ref)]
+        matched = {
+            (minor, tag, component)
+            for default, minor, tag, component in candidates
+            if same_image(default, ref)
+        }
+        found: list[tuple[Patch, str]] = []
+        minors = {minor for minor, _, _ in matched}
+        for minor in (m for m in self._minors if m in minors):
+            release = self.release(minor)
+            for patch in release.patches if release is not None else ():
+                found.extend(
+                    (patch, component)
+                    for component in patch.images
+                    if (minor, patch.version, component) in matched
+                )
+        return found

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from regopy import Interpreter, LogLevel, NodeKind, RegoError, rego_shared
+
+from checker.records import dataclass
 
 ENTRY_PACKAGE = "k0s_policy_entrypoints"
 UNDEFINED: Any = object()  # the value of a query that produced nothing

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from checker.records import dataclass, field
 from checker.rego.source import RegoFile, SourceError, check_rule_shapes, parse_file
 
 DATA_SUFFIXES = (".json", ".yaml", ".yml")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from checker.findings import Finding, Severity
@@ -29,6 +28,7 @@ from checker.inputs.yamldoc import Mark as Position
 from checker.inputs.yamldoc import YamlPath
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject
+from checker.records import dataclass
 from checker.rego.isolate import EngineCrash, run_isolated
 from checker.rego.load import PolicyError, PolicySet, load_policy_set
 from checker.rego.run import (

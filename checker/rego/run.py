@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from checker.records import dataclass
 from checker.rego.isolate import EngineCrash, Mark, run_isolated
 from checker.rego.load import PolicySet
 from checker.rego.source import RegoFile, calls, exception_name, is_failure

@@ -11,8 +11,9 @@ Rule heads are read where ``opa fmt`` writes them: at the start of a line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from checker.records import dataclass, field
 
 FAILURE_RULE = re.compile(r"(deny|violation)(_[a-zA-Z0-9]+)*")
 WARNING_RULE = re.compile(r"warn(_[a-zA-Z0-9]+)*")

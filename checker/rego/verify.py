@@ -8,9 +8,9 @@ tests compile together once, with the policies and data they test.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from checker.records import dataclass
 from checker.rego.isolate import EngineCrash, Mark, run_isolated
 from checker.rego.load import PolicySet
 from checker.rego.run import crash_message, engine_missing, problem_text, undefined_calls

@@ -15,8 +15,9 @@ file and cluster names reach reports through findings, notes and cluster lines:
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
+
+from checker.records import replace
 
 if TYPE_CHECKING:
     from checker.findings import Finding

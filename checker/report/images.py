@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 import yaml
@@ -24,6 +23,7 @@ from checker.inputs.imageref import DEFAULT_REGISTRY, ImageRef
 from checker.k0s.cluster import Cluster
 from checker.k0s.needed import NeededImage
 from checker.k0s.releases import Patch
+from checker.records import dataclass
 from checker.report.escape import text
 
 UNKNOWN_MIRROR = "MIRROR"

@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TextIO
 
 from checker.findings import Finding, Severity
+from checker.records import dataclass, field
 from checker.report.escape import finding_text
 from checker.report.escape import text as escape_text
 from checker.report.model import CheckedObject, ReportInput

@@ -10,14 +10,13 @@ run sorts them; the summary is recomputed from what was merged.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from checker.findings import Finding, Severity
+from checker.records import dataclass, fields
 from checker.report.json_report import FORMAT_VERSION
 from checker.report.model import ClusterLine, ReportInput
 
@@ -38,7 +37,7 @@ class RecordedFinding(Finding):
         return self.recorded_fingerprint or super().fingerprint
 
 
-_FINDING_FIELDS = {f.name for f in dataclasses.fields(Finding)}
+_FINDING_FIELDS = {f.name for f in fields(Finding)}
 
 
 def finding_from(entry: Any, where: str) -> Finding:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checker.findings import Count, Finding, counts, finding_counts, summary_line
+from checker.records import dataclass, field
 from checker.report.style import TextOptions
 
 if TYPE_CHECKING:

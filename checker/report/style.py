@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TextIO
 
 from checker.findings import Finding
+from checker.records import dataclass
 
 COLOR_CHOICES = ("auto", "always", "never")
 RESET = "\x1b[0m"

@@ -3,7 +3,6 @@ itself on import."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from checker.rules import core, decoding, dynamic, images, pullpolicy, registry, semantic, skew
@@ -30,6 +29,8 @@ def unknown_rule(name: str, extra: Iterable[str] = ()) -> str | None:
     known = [*RULES_BY_ID, *(e.upper() for e in extra)]
     if wanted and any(rule_id.startswith(wanted) for rule_id in known):
         return None
+    import difflib  # only a mistyped rule id pays for it
+
     nearest = difflib.get_close_matches(wanted, known, n=3, cutoff=0.5)
     hint = f"nearest: {', '.join(nearest)}; " if nearest else ""
     return f"unknown rule {name!r} ({hint}`k0s-policy rules` lists them)"

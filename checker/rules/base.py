@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from checker.config import Config
@@ -13,6 +12,7 @@ from checker.inputs.yamldoc import YamlPath
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject
 from checker.k0s.releases import Catalog
+from checker.records import dataclass, field
 
 if TYPE_CHECKING:
     from checker.inputs.registry import Answers, Settings

@@ -14,7 +14,6 @@ Which ClusterConfig plays which part:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 from checker.findings import Finding, Severity
@@ -23,6 +22,7 @@ from checker.inputs.yamldoc import YamlPath
 from checker.k0s.documents import K0sObject, Kind
 from checker.k0s.pins import IMAGES_PATH, NLLB_PATH, default_index, image_paths, pins_in, repository_of
 from checker.k0s.releases import Catalog, Patch, Release, minor_key
+from checker.records import replace
 from checker.rules.base import Context, Rule
 
 NETWORK_PATH: YamlPath = ("spec", "network")

@@ -19,13 +19,13 @@ decoded data; findings still point at the nodes as written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 from checker.findings import Finding, Severity
 from checker.inputs.yamldoc import YamlPath
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject, Kind
+from checker.records import dataclass, replace
 from checker.validate.schemas import load_schema, schema_minor_for
 
 # Declared (name, summary, docs) in checker.rules.decoding; decoding reports them itself.

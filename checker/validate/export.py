@@ -19,11 +19,11 @@ with.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from checker.records import dataclass
 from checker.validate.schemas import SCHEMA_FILES, available_minors, schema_minor_for
 
 LAYOUTS = ("kubeconform", "plain")

@@ -3,7 +3,6 @@ offending node, with a "did you mean" for unknown keys."""
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import json
 from collections.abc import Iterator
@@ -134,6 +133,8 @@ def _schema_fix(error: Violation, path: YamlPath) -> str:
     if kind == "additionalProperties":
         key = str(path[-1]) if path else "the field"
         allowed = sorted((error.schema.get("properties") or {}).keys())
+        import difflib  # only an unknown key pays for it
+
         hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         return f"rename `{key}` to `{hint[0]}`" if hint else f"remove `{key}` or move it where k0s reads it"
     if kind == "required":
@@ -186,6 +187,8 @@ def _explain(error: Violation, obj: K0sObject) -> Iterator[tuple[YamlPath, str, 
     if kind == "additionalProperties":
         allowed = sorted((error.schema.get("properties") or {}).keys())
         for key in error.detail or ():
+            import difflib
+
             hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             suggestion = f"; did you mean `{hint[0]}`?" if hint else ""
             yield (*path, key), f"{where}: unknown field `{key}`, which k0s rejects{suggestion}", True

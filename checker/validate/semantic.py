@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from checker.inputs.yamldoc import YamlPath, format_path
 from checker.k0s.documents import K0sObject
+from checker.records import dataclass
 
 # Rule ids, declared with name, severity and summary in checker.rules.semantic.
 API_ADDRESS = "K0S020"
@@ -624,6 +623,8 @@ def _hosts(obj: K0sObject) -> Iterator[Problem]:
 
 @lru_cache(maxsize=4096)  # fleets repeat the same install flags on every host
 def _quotes_balanced(flag: str) -> bool:
+    import shlex  # only k0sctl files with install flags pay for it
+
     try:
         shlex.split(flag)
     except ValueError:

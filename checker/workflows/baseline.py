@@ -22,11 +22,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from checker.findings import Finding
+from checker.records import dataclass
 
 BASELINE_VERSION = 1
 

@@ -20,19 +20,20 @@ for the run, silently: caching is an optimisation, never a reason to fail.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.findings import Finding, Severity
-from checker.inputs.sources import Collected
+
+if TYPE_CHECKING:
+    from checker.inputs.sources import Collected
+from checker.records import dataclass, fields
 
 APP_NAME = "k0s-policy"
 NO_CACHE_ENV = "K0S_POLICY_NO_CACHE"
@@ -118,6 +119,8 @@ def _line(value: Any) -> bytes:
 
 
 def _hash(*values: Any) -> Any:
+    import hashlib  # a run with the cache off never loads OpenSSL's hashes
+
     digest = hashlib.sha256()
     for value in values:
         digest.update(_line(value))
@@ -164,6 +167,7 @@ def _library_versions() -> list[str]:
 
 def release_fingerprint(user_dirs: Sequence[Path]) -> list[list[str]]:
     """The release files by content: the built-in ones and those of the user directories."""
+    import hashlib
     import importlib.util
 
     spec = importlib.util.find_spec("checker.policies")

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +18,7 @@ from checker.k0s.cluster import Cluster, VersionSource, declared_by, group, reso
 from checker.k0s.documents import K0sObject, NearMiss, Recognition, classify_file, is_k0sctl_file
 from checker.k0s.envsubst import Unknown, substitute_documents, unknown_paths
 from checker.k0s.releases import Catalog
+from checker.records import dataclass, field, replace
 from checker.rules import ALL_RULES, Context, Options, Rule
 from checker.rules.base import Check
 from checker.rules.core import EXPIRED_IGNORE, INTERNAL_ERROR, NEAR_MISS, SCHEMA_VIOLATION, YAML_ERROR

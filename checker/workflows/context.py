@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from checker.inputs.roots import Tree
@@ -33,6 +32,7 @@ from checker.inputs.sources import (
 from checker.inputs.walk import glob_matches
 from checker.inputs.yamldoc import parse_bytes
 from checker.k0s.documents import K0sObject, Kind, classify
+from checker.records import dataclass, replace
 
 _MAX_SCAN_BYTES = 4 * 1024 * 1024  # a folder's own files, read to find k0sctl files and ClusterConfigs
 

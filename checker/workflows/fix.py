@@ -26,7 +26,6 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -40,6 +39,7 @@ from checker.k0s.documents import K0sObject
 from checker.k0s.pins import image_paths
 from checker.k0s.releases import Catalog
 from checker.k0s.userdata import write_atomically
+from checker.records import dataclass, field
 from checker.workflows.check import Result
 
 FIX_RULES = frozenset({"K0S101", "K0S102", "K0S104"})

@@ -7,14 +7,13 @@ input ends the run with the findings instead of a list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from checker.config import Config
 from checker.findings import Finding, Severity
 from checker.inputs.sources import Collected
 from checker.k0s.cluster import Cluster
 from checker.k0s.needed import NeededImage, added_since, needed_images
 from checker.k0s.releases import Catalog, Patch, UnknownRelease
+from checker.records import dataclass, field
 from checker.workflows.check import Selection, run_check
 
 INPUT_RULES = frozenset({"K0S00"})

@@ -18,19 +18,17 @@ frameworks is unsafe): they run in one process as before.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
-import pickle
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from checker.findings import Finding
 from checker.inputs.sources import Collected
 from checker.k0s.cluster import Cluster, VersionSource
 from checker.k0s.releases import Catalog, Resolved
+from checker.records import dataclass, field, fields
 from checker.workflows.check import Result, run_check
 from checker.workflows.shard import Shard
 
@@ -107,6 +105,8 @@ class _Forker:
     # --- in a worker ---------------------------------------------------------------------------------
 
     def send(self, result: Result | None, error: str = "") -> None:
+        import pickle  # a run that never forks never pickles
+
         part = _Part(error=error)
         if result is not None:
             part.findings = result.findings
@@ -133,6 +133,8 @@ class _Forker:
     def collect(self, result: Result) -> Result:
         if self.count <= 1:
             return result
+        import pickle
+
         gc.unfreeze()
         parts: list[tuple[int, _Part]] = []
         for shard, pid, read in self.children:
@@ -174,7 +176,7 @@ class _Forker:
 def _resolved(cluster: Cluster) -> dict[str, Any]:
     """The fields the checks set on a cluster, with references to its objects as their positions."""
     values: dict[str, Any] = {}
-    for item in dataclasses.fields(cluster):
+    for item in fields(cluster):
         if item.name in _SHARED_FIELDS:
             continue
         value = getattr(cluster, item.name)

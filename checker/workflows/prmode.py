@@ -30,7 +30,6 @@ import datetime as dt
 import posixpath
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from checker.config import CONFIG_NAME, Config, ConfigError, find_config, parse_config, unknown_rules
@@ -44,6 +43,7 @@ from checker.inputs.gitsource import (
 )
 from checker.inputs.sources import STDIN, collect, display_path
 from checker.k0s.releases import Catalog
+from checker.records import dataclass, field, replace
 from checker.rules import Options
 from checker.workflows.baseline import Known, unmatched
 from checker.workflows.check import Policies, Result, Selection, run_check

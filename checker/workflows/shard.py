@@ -15,14 +15,13 @@ read different inputs.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from checker.findings import Finding
 from checker.k0s.cluster import Cluster
+from checker.records import dataclass
 
 _SPEC = re.compile(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*")
 MAX_SHARDS = 10_000
@@ -75,4 +74,6 @@ class Shard:
 
 def bucket(key: str, count: int) -> int:
     """The shard of ``key`` among ``count``: stable across runs, machines and Python versions."""
+    import hashlib  # only a sharded run pays for it
+
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") % count

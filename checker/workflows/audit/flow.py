@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import replace
 
 import yaml
 
@@ -29,6 +28,7 @@ from checker.inputs.yamldoc import parse_bytes
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject, classify
 from checker.k0s.releases import Catalog, Patch, UnknownRelease
+from checker.records import replace
 from checker.rules import Context, Options
 from checker.workflows.audit.blame import Blame
 from checker.workflows.audit.drift import (

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from checker.findings import Finding, Severity
@@ -14,6 +13,7 @@ from checker.inputs.live import LiveState
 from checker.inputs.yamldoc import YamlPath, format_path
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject
+from checker.records import dataclass, field
 from checker.rules.images import STALE_PIN
 from checker.workflows.check import Result
 

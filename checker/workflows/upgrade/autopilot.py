@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -16,6 +15,7 @@ import yaml
 from checker.inputs.live import LiveState
 from checker.k0s.documents import K0sObject
 from checker.k0s.releases import Patch
+from checker.records import dataclass, field
 
 DEFAULT_URL_TEMPLATE = "https://github.com/k0sproject/k0s/releases/download/{version}/k0s-{version}-{arch}"
 TEMPLATE_FIELDS = frozenset({"version", "os", "arch", "platform"})

@@ -10,11 +10,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from checker.k0s.cluster import AIRGAP_IMAGE_DIR, WORKER_ROLES
 from checker.k0s.documents import K0sObject
 from checker.k0s.releases import Catalog
+from checker.records import dataclass, field
 
 _TAG_IN_NAME = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+\+k0s\.[0-9]+")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from dataclasses import replace
 
 from checker.config import Config
 from checker.inputs.live import LiveState
@@ -14,6 +13,7 @@ from checker.inputs.sources import Collected
 from checker.k0s.cluster import Cluster
 from checker.k0s.pins import repository_of
 from checker.k0s.releases import Catalog, Patch, UnknownRelease
+from checker.records import replace
 from checker.rules import Options
 from checker.workflows.audit.flow import cluster_for_live
 from checker.workflows.audit.model import AuditError

@@ -4,12 +4,12 @@ missing images and actions, and the verdicts the exit code follows."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from checker.findings import Finding, Severity
 from checker.k0s.cluster import Cluster
 from checker.k0s.releases import Patch
+from checker.records import dataclass, field
 
 FORMAT = "k0s-policy-upgrade"
 FORMAT_VERSION = 1

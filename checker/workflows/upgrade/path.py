@@ -3,9 +3,8 @@ its minor in the release data, the last step to exactly the requested release.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from checker.k0s.releases import Catalog, Patch, minor_key
+from checker.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from checker.findings import Finding
 from checker.inputs.imageref import ImageRef, same_image
@@ -19,6 +18,7 @@ from checker.k0s.documents import K0sObject
 from checker.k0s.needed import NeededImage, added_since, needed_images
 from checker.k0s.pins import pull_policy_of, repository_of
 from checker.k0s.releases import Catalog, Patch
+from checker.records import dataclass, field
 from checker.rules import Options
 from checker.workflows.audit.model import Remediation
 from checker.workflows.upgrade.autopilot import autopilot_plan, plan_targets, plan_text

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 
 from checker.config import Config
 from checker.findings import Finding
@@ -16,6 +15,7 @@ from checker.inputs.yamldoc import YamlPath
 from checker.k0s.cluster import Cluster
 from checker.k0s.documents import K0sObject, Kind
 from checker.k0s.releases import Catalog, Patch, Resolved
+from checker.records import dataclass, field, replace
 from checker.rules import Options
 from checker.workflows.audit.drift import default_pins
 from checker.workflows.audit.flow import check_live_config
