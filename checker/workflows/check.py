@@ -221,12 +221,8 @@ def run_check(
         result.clusters = [c for c in clusters if any(o.path not in result.context for o in c.objects)]
     # One canonical name per file: fingerprints, baselines and the configuration's patterns use it.
     # In place, so that the findings of a big run are not held twice.
-    canonical: dict[str, str] = {}
     for index, finding in enumerate(findings):
-        repo_path = canonical.get(finding.path)
-        if repo_path is None:
-            repo_path = canonical[finding.path] = tree.canonical(finding.path)
-        findings[index] = replace(finding, repo_path=repo_path)
+        findings[index] = replace(finding, repo_path=tree.canonical(finding.path))  # memoised per path
     findings = [
         _apply_config(f, config, today)
         for f in findings
